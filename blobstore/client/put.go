@@ -1,0 +1,175 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"hash/crc32"
+	"io"
+
+	"google.golang.org/grpc"
+
+	blobv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/blob/v1"
+	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
+	"github.com/coffer-project/coffer/services/errs"
+)
+
+// putMessageSize is the data size of one PutBlob message.
+const putMessageSize = 256 << 10
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+type putStream = grpc.ClientStreamingClient[blobv1.PutBlobRequest, blobv1.PutBlobResponse]
+
+// Put streams r, which must yield size bytes (size -1: unknown) and then
+// io.EOF, into a new blob blobID and returns its placement once the blob is
+// durable: one whole copy on the emptiest node (k=1, m=0), or k+m
+// Reed–Solomon shards on as many distinct nodes, returned once a write
+// quorum of them is durable (the placement names only those; the repair
+// scan rebuilds the others). r is read to EOF even when size is known, so that a verifying
+// reader gets to report a bad digest.
+//
+// If r fails, yields a different number of bytes than size, or ctx ends, the
+// stream is cancelled before the node could commit, and the node discards
+// what it received: nothing becomes visible. r's error is returned as is
+// when it is an *errs.Error (a BadDigest from a verifying reader, say), and
+// as IncompleteBody otherwise. Put cannot interrupt a blocked r.Read: a
+// request body reader returns an error once its request is gone, and that
+// is when Put returns.
+func (c *Client) Put(ctx context.Context, blobID string, r io.Reader, size int64) (*metadatav1.BlobPlacement, error) {
+	const op = "blobclient.Put"
+	if size < -1 {
+		return nil, errs.Errorf(errs.InvalidArgument, op, "size must be -1 (unknown) or at least 0")
+	}
+	if c.cfg.DataShards > 1 || c.cfg.ParityShards > 0 {
+		return c.putEC(ctx, op, blobID, r, size)
+	}
+	// Cancelling this context is how a put is aborted: the node only
+	// commits after the client half-closes the stream, which never happens
+	// on the error paths below.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	node, stream, err := c.openPut(ctx, op, blobID, size)
+	if err != nil {
+		return nil, err
+	}
+	var sent int64
+	var crc uint32
+	for {
+		n := int64(putMessageSize)
+		if size >= 0 {
+			n = min(n, size-sent)
+		}
+		if n == 0 {
+			// The announced size is reached: r must now be at EOF.
+			if err := expectEOF(op, r); err != nil {
+				return nil, err
+			}
+			break
+		}
+		// A fresh buffer per message: gRPC does not allow reusing a
+		// message's memory after Send.
+		buf := make([]byte, n)
+		k, rerr := io.ReadFull(r, buf)
+		if k > 0 {
+			crc = crc32.Update(crc, castagnoli, buf[:k])
+			sent += int64(k)
+			if err := stream.Send(&blobv1.PutBlobRequest{Msg: &blobv1.PutBlobRequest_Data{Data: buf[:k]}}); err != nil {
+				return nil, sendErr(op, stream, err)
+			}
+		}
+		if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
+			break
+		}
+		if rerr != nil {
+			return nil, readerErr(op, rerr)
+		}
+	}
+	if size >= 0 && sent != size {
+		return nil, errs.Errorf(errs.IncompleteBody, op, "body has %d of its announced %d bytes", sent, size).WithDetail("blob_id", blobID)
+	}
+	resp, err := stream.CloseAndRecv()
+	if err != nil {
+		c.failed(node, err)
+		return nil, errs.FromStatus(op, err)
+	}
+	if got := resp.GetBlob(); got.GetSize() != sent || got.GetCrc32C() != crc {
+		// The node stored something other than what we sent. Never place
+		// it; try to remove it, but a failure to do so is GC's business.
+		_, _ = node.Client.DeleteBlob(context.WithoutCancel(ctx), &blobv1.DeleteBlobRequest{BlobId: blobID})
+		return nil, errs.Errorf(errs.DataLoss, op, "node stored %d bytes with crc32c %08x, sent %d with %08x",
+			got.GetSize(), got.GetCrc32C(), sent, crc).WithDetail("blob_id", blobID).WithDetail("node_id", node.ID)
+	}
+	return &metadatav1.BlobPlacement{
+		BlobId:       blobID,
+		DataShards:   1,
+		ParityShards: 0,
+		StripeSize:   uint32(c.cfg.StripeSize),
+		Shards:       []*metadatav1.ShardLocation{{Index: 0, NodeId: node.ID}},
+	}, nil
+}
+
+// openPut opens a PutBlob stream on the best node that accepts one and sends
+// the header. Nothing has been read from the caller's reader yet, so moving
+// on to the next node loses nothing.
+func (c *Client) openPut(ctx context.Context, op, blobID string, size int64) (Node, putStream, error) {
+	hdr := &blobv1.PutBlobRequest{Msg: &blobv1.PutBlobRequest_Header{Header: &blobv1.PutBlobHeader{BlobId: blobID, Size: size}}}
+	var last error
+	for _, n := range c.candidates(ctx, false) {
+		stream, err := n.Client.PutBlob(ctx)
+		if err == nil {
+			if err = stream.Send(hdr); err == nil {
+				return n, stream, nil
+			}
+			err = sendErr(op, stream, err)
+		}
+		last = errs.FromStatus(op, err)
+		c.failed(n, last)
+		if !errs.Is(last, errs.Unavailable) && !errs.Is(last, errs.ResourceExhausted) {
+			break
+		}
+	}
+	return Node{}, nil, last
+}
+
+// failed notes a node error that says the node cannot take writes now.
+func (c *Client) failed(n Node, err error) {
+	if errs.Is(err, errs.Unavailable) || errs.Is(err, errs.ResourceExhausted) {
+		c.markFailed(n.ID)
+	}
+}
+
+// sendErr turns a failed Send into the node's real error: gRPC reports
+// io.EOF from Send when the server ended the call, and the status is only
+// available from the receive side.
+func sendErr(op string, stream putStream, err error) error {
+	if errors.Is(err, io.EOF) {
+		if _, rerr := stream.CloseAndRecv(); rerr != nil {
+			return errs.FromStatus(op, rerr)
+		}
+		return errs.Errorf(errs.Internal, op, "blobstore node ended the put early")
+	}
+	return errs.FromStatus(op, err)
+}
+
+// expectEOF checks that r has nothing left once the announced size is read.
+func expectEOF(op string, r io.Reader) error {
+	var b [1]byte
+	for {
+		n, err := r.Read(b[:])
+		switch {
+		case n > 0:
+			return errs.Errorf(errs.InvalidArgument, op, "body is longer than its announced size")
+		case errors.Is(err, io.EOF):
+			return nil
+		case err != nil:
+			return readerErr(op, err)
+		}
+	}
+}
+
+func readerErr(op string, err error) error {
+	if errs.As(err) != nil {
+		return err
+	}
+	return errs.E(errs.IncompleteBody, op, err).WithMsg("reading the body failed")
+}

@@ -1,0 +1,87 @@
+package gateway
+
+import (
+	"errors"
+	"flag"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/coffer-project/coffer/gateway/authcache"
+)
+
+// Config configures the gateway.
+type Config struct {
+	HTTPAddr          string        `yaml:"http_addr"`
+	Region            string        `yaml:"region"`
+	Domains           string        `yaml:"domains"`
+	MaxObjectSize     int64         `yaml:"max_object_size"`
+	MaxHeaderBytes    int           `yaml:"max_header_bytes"`
+	MaxInflight       int           `yaml:"max_inflight"`
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	// AuthCacheSize bounds the credentials (keys and B2 tokens) the gateway
+	// verifies without asking authd; AuthCacheMaxAge bounds how long one is
+	// used. Key changes reach the cache through metadata's watch stream
+	// (gateway/authcache); the age is only a backstop.
+	AuthCacheSize   int           `yaml:"auth_cache_size"`
+	AuthCacheMaxAge time.Duration `yaml:"auth_cache_max_age"`
+	// PublicURL is the base URL clients reach the gateway at (scheme, host,
+	// port), advertised by b2_authorize_account as apiUrl, downloadUrl and
+	// s3ApiUrl and used in B2 upload URLs. Empty: taken from each
+	// request's Host, right whenever clients reach the gateway directly.
+	PublicURL string `yaml:"public_url"`
+	// B2TestMode honours B2's X-Bz-Test-Mode header (simulated upload
+	// failures, token expiries and cap errors for client retry tests).
+	B2TestMode bool `yaml:"b2_test_mode"`
+}
+
+// RegisterFlags registers the gateway's flags under prefix and sets defaults.
+func (c *Config) RegisterFlags(prefix string, fs *flag.FlagSet) {
+	fs.StringVar(&c.HTTPAddr, prefix+"http-addr", "127.0.0.1:9000", "gateway HTTP listen address (S3, B2 and R2-style APIs on one port)")
+	fs.StringVar(&c.Region, prefix+"region", "us-east-1", "S3 region advertised by the gateway")
+	fs.StringVar(&c.Domains, prefix+"domains", "localhost,s3.localhost", "comma-separated base host names for virtual-hosted-style S3 requests (<bucket>.<domain>)")
+	fs.Int64Var(&c.MaxObjectSize, prefix+"max-object-size", 5<<30, "largest single-part upload in bytes")
+	fs.IntVar(&c.MaxHeaderBytes, prefix+"max-header-bytes", 64<<10, "largest request header section in bytes")
+	fs.IntVar(&c.MaxInflight, prefix+"max-inflight", 1024, "requests served at once before answering 503 SlowDown")
+	fs.DurationVar(&c.ReadHeaderTimeout, prefix+"read-header-timeout", 10*time.Second, "time allowed to read request headers")
+	fs.DurationVar(&c.IdleTimeout, prefix+"idle-timeout", 120*time.Second, "keep-alive idle timeout")
+	fs.IntVar(&c.AuthCacheSize, prefix+"auth-cache-size", authcache.DefaultMaxEntries, "credentials (keys and B2 tokens) the gateway verifies without asking authd")
+	fs.StringVar(&c.PublicURL, prefix+"public-url", "", "base URL clients reach the gateway at, advertised by b2_authorize_account (default: each request's Host)")
+	fs.BoolVar(&c.B2TestMode, prefix+"b2-test-mode", false, "honour B2's X-Bz-Test-Mode header (simulated failures for client retry tests; never in production)")
+	fs.DurationVar(&c.AuthCacheMaxAge, prefix+"auth-cache-max-age", authcache.DefaultMaxAge, "longest a cached credential is used; key changes reach the cache at once through metadata's watch stream")
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	if c.HTTPAddr == "" {
+		return errors.New("gateway: http-addr is required")
+	}
+	if c.Region == "" {
+		return errors.New("gateway: region is required")
+	}
+	if c.AuthCacheSize <= 0 || c.AuthCacheMaxAge <= 0 {
+		return errors.New("gateway: auth-cache-size and auth-cache-max-age must be positive")
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return errors.New("gateway: public-url must be an http(s) URL with a host and no path, e.g. https://b2.example.com")
+		}
+	}
+	if c.MaxObjectSize <= 0 || c.MaxInflight <= 0 || c.MaxHeaderBytes < 4096 {
+		return errors.New("gateway: max-object-size and max-inflight must be positive, max-header-bytes at least 4096")
+	}
+	return nil
+}
+
+// DomainList splits Domains.
+func (c *Config) DomainList() []string {
+	var out []string
+	for _, d := range strings.Split(c.Domains, ",") {
+		if d = strings.ToLower(strings.TrimSpace(d)); d != "" {
+			out = append(out, d)
+		}
+	}
+	return out
+}

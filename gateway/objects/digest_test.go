@@ -1,0 +1,71 @@
+package objects
+
+import (
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
+	"github.com/coffer-project/coffer/services/errs"
+)
+
+// The CRC-64/NVME check value from the catalogue (spec/s3.md §3).
+func TestCRC64NVMECheckValue(t *testing.T) {
+	h := NewHash(metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC64NVME)
+	h.Write([]byte("123456789"))
+	if got := fmt.Sprintf("%x", h.Sum(nil)); got != "ae8b14860a799888" {
+		t.Fatalf("CRC64NVME check value %s", got)
+	}
+}
+
+func TestReaderVerdicts(t *testing.T) {
+	body := "hello world"
+	md5sum := md5.Sum([]byte(body))
+	shasum := sha256.Sum256([]byte(body))
+	goodMD5 := base64.StdEncoding.EncodeToString(md5sum[:])
+	crc := NewHash(metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC32C)
+	crc.Write([]byte(body))
+	goodCRC := base64.StdEncoding.EncodeToString(crc.Sum(nil))
+	n := int64(len(body))
+	cases := []struct {
+		name   string
+		expect Expect
+		max    int64
+		want   errs.Kind
+	}{
+		{"plain", Expect{Size: n}, 0, errs.Other},
+		{"unknown size", Expect{Size: -1}, 0, errs.Other},
+		{"short", Expect{Size: n + 1}, 0, errs.IncompleteBody},
+		{"long", Expect{Size: n - 1}, 0, errs.InvalidRequest},
+		{"too large", Expect{Size: -1}, 5, errs.EntityTooLarge},
+		{"md5 ok", Expect{Size: n, ContentMD5: goodMD5}, 0, errs.Other},
+		{"md5 bad", Expect{Size: n, ContentMD5: "XUFAKrxLKna5cZ2REBfFkg=="}, 0, errs.BadDigest},
+		{"sha256 ok", Expect{Size: n, SHA256Hex: hex.EncodeToString(shasum[:])}, 0, errs.Other},
+		{"sha256 bad", Expect{Size: n, SHA256Hex: strings.Repeat("0", 64)}, 0, errs.PayloadHashMismatch},
+		{"sha1 bad", Expect{Size: n, SHA1Hex: strings.Repeat("0", 40)}, 0, errs.BadDigest},
+		{"crc ok", Expect{Size: n, Algorithm: metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC32C, Checksum: func() string { return goodCRC }}, 0, errs.Other},
+		{"crc bad", Expect{Size: n, Algorithm: metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC32C, Checksum: func() string { return "AAAAAA==" }}, 0, errs.BadDigest},
+	}
+	for _, c := range cases {
+		r := NewReader(strings.NewReader(body), c.expect, c.max)
+		_, err := io.Copy(io.Discard, r)
+		if got := errs.KindOf(err); got != c.want {
+			t.Errorf("%s: got %v (%v), want %v", c.name, got, err, c.want)
+			continue
+		}
+		if err == nil {
+			d := r.Digests()
+			if d.Size != n || d.MD5Hex != hex.EncodeToString(md5sum[:]) {
+				t.Errorf("%s: digests %+v", c.name, d)
+			}
+			if c.expect.Algorithm != 0 && (len(d.Checksums) != 1 || d.Checksums[0].GetValue() != goodCRC) {
+				t.Errorf("%s: checksums %v", c.name, d.Checksums)
+			}
+		}
+	}
+}

@@ -1,0 +1,100 @@
+package s3
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	corsv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/cors/v1"
+	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
+	"github.com/coffer-project/coffer/services/errs"
+)
+
+// CORS on the S3 endpoint (spec/cors.md §2.3). corsd decides; the
+// front-end only turns a request into corsd's question and its answer into
+// headers or an S3 error. Preflights are answered before authentication —
+// browsers send no credentials on them.
+
+// s3CORSMethods are the methods an S3 rule can allow.
+var s3CORSMethods = map[string]bool{"GET": true, "PUT": true, "POST": true, "DELETE": true, "HEAD": true}
+
+func resourceType(req Request) string {
+	if req.Key != "" {
+		return "OBJECT"
+	}
+	return "BUCKET"
+}
+
+// preflight answers OPTIONS.
+func (h *Handler) preflight(w http.ResponseWriter, r *http.Request, c *call) error {
+	const op = "s3.Preflight"
+	origin := r.Header.Get("Origin")
+	method := r.Header.Get("Access-Control-Request-Method")
+	bad := func(msg string) error {
+		return errs.Errorf(errs.InvalidRequest, op, "%s", msg).WithDetail("preflight", "true")
+	}
+	switch {
+	case origin == "":
+		return bad("Insufficient information. Origin request header needed.")
+	case method == "":
+		return bad("Insufficient information. Access-Control-Request-Method request header needed.")
+	case !s3CORSMethods[method]:
+		return bad("Invalid Access-Control-Request-Method: " + method)
+	}
+	forbidden := func(msg string) error {
+		return errs.Errorf(errs.CORSForbidden, op, "CORSResponse: %s", msg).
+			WithDetail("method", method).WithDetail("resource_type", resourceType(c.req))
+	}
+	b, err := h.meta.GetBucket(r.Context(), &metadatav1.GetBucketRequest{Selector: &metadatav1.GetBucketRequest_Name{Name: c.req.Bucket}})
+	if err != nil {
+		if errs.Is(err, errs.BucketNotFound) || errs.Is(err, errs.InvalidBucketName) || errs.Is(err, errs.InvalidArgument) {
+			// 403, not 404: a preflight must not reveal which buckets exist.
+			return forbidden("Bucket not found")
+		}
+		return err
+	}
+	d, err := h.corsDecisions.Evaluate(r.Context(), b.GetBucket().GetCorsIndex(), &corsv1.EvaluateRequest{
+		BucketId: b.GetBucket().GetBucketId(), Dialect: corsv1.Dialect_DIALECT_S3,
+		Operation: "s3_" + strings.ToLower(method), Origin: origin, Method: method,
+		RequestHeaders: []string{r.Header.Get("Access-Control-Request-Headers")}, Preflight: true,
+		TokenKind:    corsv1.TokenKind_TOKEN_KIND_S3,
+		BucketPublic: b.GetBucket().GetType() == metadatav1.BucketType_BUCKET_TYPE_ALL_PUBLIC,
+	})
+	if err != nil {
+		// Fail closed: without corsd's answer no preflight is approved.
+		h.log.Warn("corsd unavailable; preflight refused", "request_id", c.id, "err", err)
+		return forbidden("This CORS request is not allowed.")
+	}
+	if d.GetDecision() != corsv1.Decision_DECISION_ALLOW {
+		return forbidden(d.GetMessage())
+	}
+	for _, hd := range d.GetHeaders() {
+		w.Header().Set(hd.GetName(), hd.GetValue())
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// applyCORS asks corsd about an actual request that carries Origin and
+// sets the headers it returns before the handler runs, so they are on
+// error responses too (scripts can then read the error). Any failure means
+// no CORS headers, never a refusal of the request itself.
+func (h *Handler) applyCORS(ctx context.Context, w http.ResponseWriter, r *http.Request, c *call) {
+	origin := r.Header.Get("Origin")
+	if origin == "" || c.bucket == nil {
+		return
+	}
+	d, err := h.corsDecisions.Evaluate(ctx, c.bucket.GetCorsIndex(), &corsv1.EvaluateRequest{
+		BucketId: c.bucket.GetBucketId(), Dialect: corsv1.Dialect_DIALECT_S3,
+		Operation: "s3_" + strings.ToLower(r.Method), Origin: origin, Method: r.Method,
+		TokenKind:    corsv1.TokenKind_TOKEN_KIND_S3,
+		BucketPublic: c.bucket.GetType() == metadatav1.BucketType_BUCKET_TYPE_ALL_PUBLIC,
+	})
+	if err != nil {
+		h.log.Warn("corsd unavailable; answering without CORS headers", "request_id", c.id, "err", err)
+		return
+	}
+	for _, hd := range d.GetHeaders() {
+		w.Header().Set(hd.GetName(), hd.GetValue())
+	}
+}

@@ -1,0 +1,195 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+
+	"google.golang.org/grpc"
+
+	"github.com/coffer-project/coffer/gateway/authcache"
+	"github.com/coffer-project/coffer/gateway/b2"
+	"github.com/coffer-project/coffer/gateway/objects"
+	"github.com/coffer-project/coffer/gateway/r2"
+	"github.com/coffer-project/coffer/gateway/s3"
+	authv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/auth/v1"
+	corsv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/cors/v1"
+	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
+)
+
+// Deps are the gateway's dependencies: the other roles' clients.
+type Deps struct {
+	Meta metadatav1.MetadataServiceClient
+	Auth authv1.AuthServiceClient
+	Cors corsv1.CorsServiceClient
+	// Blobs opens blobstore; called at Start, when the blobstore role is up.
+	Blobs func(ctx context.Context) (objects.Blobs, error)
+	Log   *slog.Logger
+}
+
+// Server is the gateway role.
+type Server struct {
+	cfg  Config
+	deps Deps
+	lis  net.Listener
+	http *http.Server
+	// creds is the credential cache, built at Start.
+	creds *authcache.Cache
+
+	mu    sync.Mutex
+	ready bool
+	slots chan struct{}
+}
+
+// New binds the HTTP listener, so that its address is known before Start.
+func New(cfg Config, deps Deps) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	lis, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: listen: %w", err)
+	}
+	return &Server{cfg: cfg, deps: deps, lis: lis, slots: make(chan struct{}, cfg.MaxInflight)}, nil
+}
+
+// Addr is the bound HTTP address.
+func (s *Server) Addr() string { return s.lis.Addr().String() }
+
+// Register registers nothing: the gateway serves HTTP, not gRPC.
+func (s *Server) Register(grpc.ServiceRegistrar) {}
+
+// Start connects to blobstore and starts serving HTTP.
+func (s *Server) Start(ctx context.Context) error {
+	blobs, err := s.deps.Blobs(ctx)
+	if err != nil {
+		return fmt.Errorf("gateway: blobstore: %w", err)
+	}
+	// authd's data keys encrypt SSE-B2 objects at rest.
+	layer := objects.New(s.deps.Meta, blobs, s.deps.Log, s.cfg.MaxObjectSize, objects.WithDataKeys(s.deps.Auth))
+	// One credential cache per gateway, following metadata's key changes.
+	s.creds = authcache.New(authcache.Config{MaxEntries: s.cfg.AuthCacheSize, MaxAge: s.cfg.AuthCacheMaxAge, Region: s.cfg.Region},
+		authcache.Deps{Auth: s.deps.Auth, Meta: s.deps.Meta, Log: s.deps.Log})
+	s.creds.Start()
+	s3front := s3.New(s3.Config{Region: s.cfg.Region, Domains: s.cfg.DomainList()},
+		s3.Deps{Objects: layer, Auth: s.deps.Auth, Creds: s.creds, Cors: s.deps.Cors, Log: s.deps.Log})
+	b2front := b2.New(b2.Config{PublicURL: s.cfg.PublicURL, TestMode: s.cfg.B2TestMode},
+		b2.Deps{Objects: layer, Auth: s.deps.Auth, Creds: s.creds, Cors: s.deps.Cors, Log: s.deps.Log})
+	r2front, err := r2.NewHandler(r2.Config{}, r2.Deps{Meta: s.deps.Meta, Cors: s.deps.Cors, Auth: s.deps.Auth, Log: s.deps.Log})
+	if err != nil {
+		return fmt.Errorf("gateway: r2: %w", err)
+	}
+	s.http = &http.Server{
+		Handler:           s.limit(route(s3front, r2front, b2front, s.cfg.DomainList())),
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.deps.Log.Handler(), slog.LevelDebug),
+	}
+	go func() {
+		if err := s.http.Serve(s.lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.deps.Log.Error("gateway HTTP server stopped", "err", err)
+		}
+	}()
+	s.mu.Lock()
+	s.ready = true
+	s.mu.Unlock()
+	return nil
+}
+
+// route sends each request to its front-end by path: the R2-style account
+// API lives under /client/v4/, the B2 native API under /b2api/ and /file/,
+// everything else is S3. The bucket name "client" is reserved
+// (objects.ValidateBucketName) so no path-style S3 request can collide with
+// the R2 prefix; "b2api" and "file" are too short to be bucket names, so
+// path-style S3 cannot collide with B2 either. A virtual-hosted S3 request
+// (<bucket>.<domain>) is S3 whatever its path: its key may well start with
+// "file/".
+func route(s3front, r2front, b2front http.Handler, domains []string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.Path; {
+		case strings.HasPrefix(p, r2.Prefix):
+			r2front.ServeHTTP(w, r)
+		case (strings.HasPrefix(p, b2.APIPrefix) || strings.HasPrefix(p, b2.DownloadPrefix)) && !virtualHost(r.Host, domains):
+			b2front.ServeHTTP(w, r)
+		default:
+			s3front.ServeHTTP(w, r)
+		}
+	})
+}
+
+// virtualHost reports whether host names a bucket under one of the S3
+// domains ("<bucket>.<domain>").
+func virtualHost(host string, domains []string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(host)
+	for _, d := range domains {
+		if d != "" && strings.HasSuffix(host, "."+d) {
+			return true
+		}
+	}
+	return false
+}
+
+// limit bounds the requests in flight: beyond MaxInflight the gateway sheds
+// load with 503 SlowDown rather than queueing without bound.
+func (s *Server) limit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case s.slots <- struct{}{}:
+			defer func() { <-s.slots }()
+			next.ServeHTTP(w, r)
+		default:
+			w.Header().Set("Retry-After", "1")
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+
+				`<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`)
+		}
+	})
+}
+
+// Ready reports whether the gateway serves.
+func (s *Server) Ready() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.ready {
+		return errors.New("gateway not started")
+	}
+	return nil
+}
+
+// Drain stops accepting requests and waits for in-flight ones. It also
+// ends the credential cache's watch stream: the roles' gRPC servers stop
+// gracefully after Drain, and would otherwise wait for that stream.
+func (s *Server) Drain(ctx context.Context) error {
+	s.mu.Lock()
+	s.ready = false
+	s.mu.Unlock()
+	if s.creds != nil {
+		defer s.creds.Stop()
+	}
+	if s.http == nil {
+		return s.lis.Close()
+	}
+	return s.http.Shutdown(ctx)
+}
+
+// Stop closes whatever Drain left open.
+func (s *Server) Stop(context.Context) error {
+	if s.creds != nil {
+		s.creds.Stop()
+	}
+	if s.http != nil {
+		return s.http.Close()
+	}
+	_ = s.lis.Close()
+	return nil
+}

@@ -1,0 +1,39 @@
+package runtime
+
+import (
+	"errors"
+	"flag"
+	"time"
+)
+
+// Config configures the listeners and logs of one process.
+type Config struct {
+	GRPCAddr        string        `yaml:"grpc_addr"`
+	AdminAddr       string        `yaml:"admin_addr"`
+	LogLevel        string        `yaml:"log_level"`
+	LogFormat       string        `yaml:"log_format"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// RegisterFlags registers the flags under prefix and sets the defaults.
+func (c *Config) RegisterFlags(prefix string, fs *flag.FlagSet) {
+	fs.StringVar(&c.GRPCAddr, prefix+"grpc-addr", "127.0.0.1:9100", "gRPC listen address (internal traffic between roles)")
+	fs.StringVar(&c.AdminAddr, prefix+"admin-addr", "127.0.0.1:9101", "admin HTTP listen address: /healthz, /readyz, /metrics, /debug/pprof (empty: off)")
+	fs.StringVar(&c.LogLevel, prefix+"log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&c.LogFormat, prefix+"log-format", "text", "log format: text or json")
+	fs.DurationVar(&c.ShutdownTimeout, prefix+"shutdown-timeout", 20*time.Second, "how long a graceful stop may take before connections are cut")
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	if c.GRPCAddr == "" {
+		return errors.New("runtime: grpc-addr is required")
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		return err
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return errors.New("runtime: log-format must be text or json")
+	}
+	return nil
+}
