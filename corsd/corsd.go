@@ -121,9 +121,12 @@ func (s *Server) Ready() error {
 	return nil
 }
 
-// rules returns the bucket's rules, from the cache or metadata.
-func (s *Server) rules(ctx context.Context, bucketID string) ([]*corsv1.CorsRule, uint64, error) {
-	if e, ok := s.cache.get(bucketID); ok {
+// rules returns the bucket's rules, from the cache or metadata. An entry
+// older than minIndex — the caller has already seen a newer rule set, and
+// this replica's watch has not caught up — is not used: the linearizable
+// read below returns rules at least that new.
+func (s *Server) rules(ctx context.Context, bucketID string, minIndex uint64) ([]*corsv1.CorsRule, uint64, error) {
+	if e, ok := s.cache.get(bucketID); ok && e.index >= minIndex {
 		return e.rules, e.index, nil
 	}
 	gen := s.cache.generation()
@@ -141,7 +144,7 @@ func (s *Server) Evaluate(ctx context.Context, req *corsv1.EvaluateRequest) (*co
 	if req.GetBucketId() == "" {
 		return nil, errs.Errorf(errs.InvalidArgument, "corsd.Evaluate", "bucket_id is required")
 	}
-	rules, index, err := s.rules(ctx, req.GetBucketId())
+	rules, index, err := s.rules(ctx, req.GetBucketId(), req.GetMinRulesIndex())
 	if err != nil {
 		return nil, err
 	}

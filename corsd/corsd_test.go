@@ -171,3 +171,47 @@ func TestEvaluateFollowsChanges(t *testing.T) {
 		t.Fatalf("unknown bucket: %v", err)
 	}
 }
+
+// A replica whose watch lags must not answer with rules older than the ones
+// its caller has read: the gateway passes the cors_index it saw, and the
+// replica reloads. The lag is made certain here by stopping the replica's
+// watch, so its entries live on the TTL (a minute).
+func TestEvaluateNeverOlderThanCaller(t *testing.T) {
+	e := start(t, time.Minute)
+	ctx := context.Background()
+	lagging, err := corsd.New(corsd.Config{CacheSize: 100, CacheTTL: time.Minute}, corsd.Deps{Meta: e.meta, Log: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cors := corsv1.NewCorsServiceClient(serve(t, lagging))
+	id := e.bucket.GetBucketId()
+	ask := func(minIndex uint64) corsv1.Decision {
+		t.Helper()
+		d, err := cors.Evaluate(ctx, &corsv1.EvaluateRequest{BucketId: id, Dialect: corsv1.Dialect_DIALECT_S3,
+			Operation: "s3_get", Origin: "https://app.test", Method: "GET", Preflight: true, BucketPublic: true, MinRulesIndex: minIndex})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.GetDecision()
+	}
+	if d := ask(0); d != corsv1.Decision_DECISION_DENY {
+		t.Fatalf("no rules: %v", d)
+	}
+	if err := lagging.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	put, err := e.cors.PutBucketCors(ctx, &corsv1.PutBucketCorsRequest{BucketId: id, Dialect: corsv1.Dialect_DIALECT_S3, Rules: []*corsv1.CorsRule{
+		{Name: "webapp", AllowedOrigins: []string{"https://app.test"}, AllowedOperations: []string{"GET"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without a floor the replica still believes its stale entry…
+	if d := ask(0); d != corsv1.Decision_DECISION_DENY {
+		t.Fatalf("the replica's watch was expected to lag: %v", d)
+	}
+	// …with the index the caller read, it must not.
+	if d := ask(put.GetRulesIndex()); d != corsv1.Decision_DECISION_ALLOW {
+		t.Fatalf("decision older than the caller's cors_index %d: %v", put.GetRulesIndex(), d)
+	}
+}

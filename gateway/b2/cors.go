@@ -113,8 +113,9 @@ func (h *Handler) preflight(w http.ResponseWriter, r *http.Request, c *call) err
 		BucketId: bucket.GetBucketId(), Dialect: corsv1.Dialect_DIALECT_B2, Operation: operation,
 		Origin: r.Header.Get("Origin"), Method: r.Header.Get("Access-Control-Request-Method"),
 		RequestHeaders: splitHeaderList(r.Header.Get("Access-Control-Request-Headers")), Preflight: true,
-		TokenKind:    h.urlTokenKind(r, c.route, bucket),
-		BucketPublic: bucket.GetType() == metadatav1.BucketType_BUCKET_TYPE_ALL_PUBLIC,
+		TokenKind:     h.urlTokenKind(r, c.route, bucket),
+		BucketPublic:  bucket.GetType() == metadatav1.BucketType_BUCKET_TYPE_ALL_PUBLIC,
+		MinRulesIndex: bucket.GetCorsIndex(),
 	})
 	if err != nil {
 		h.log.Warn("corsd unreachable; preflight refused", "request_id", c.id, "err", err)
@@ -148,7 +149,8 @@ func (h *Handler) corsActual(w http.ResponseWriter, r *http.Request, c *call) {
 	resp, err := h.cors.Evaluate(r.Context(), &corsv1.EvaluateRequest{
 		BucketId: bucket.GetBucketId(), Dialect: corsv1.Dialect_DIALECT_B2, Operation: operation,
 		Origin: origin, Method: r.Method,
-		BucketPublic: bucket.GetType() == metadatav1.BucketType_BUCKET_TYPE_ALL_PUBLIC,
+		BucketPublic:  bucket.GetType() == metadatav1.BucketType_BUCKET_TYPE_ALL_PUBLIC,
+		MinRulesIndex: bucket.GetCorsIndex(),
 	})
 	if err != nil {
 		h.log.Warn("corsd unreachable; no CORS headers", "request_id", c.id, "err", err)

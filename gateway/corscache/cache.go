@@ -65,6 +65,8 @@ func (c *Cache) Evaluate(ctx context.Context, rulesIndex uint64, req *corsv1.Eva
 	if ok {
 		return d, nil
 	}
+	// corsd must not answer with rules older than the ones this gateway read.
+	req.MinRulesIndex = rulesIndex
 	d, err := c.client.Evaluate(ctx, req)
 	if err != nil {
 		return nil, err

@@ -362,8 +362,12 @@ type EvaluateRequest struct {
 	BucketPublic bool `protobuf:"varint,9,opt,name=bucket_public,json=bucketPublic,proto3" json:"bucket_public,omitempty"`
 	// Whether the download token in the URL is valid for the requested name.
 	DownloadTokenValid bool `protobuf:"varint,10,opt,name=download_token_valid,json=downloadTokenValid,proto3" json:"download_token_valid,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// The bucket's cors_index as the caller read it. A corsd replica whose
+	// cached rules are older (its watch lags) reloads them from metadata
+	// first, so a caller never gets a decision older than what it has seen.
+	MinRulesIndex uint64 `protobuf:"varint,11,opt,name=min_rules_index,json=minRulesIndex,proto3" json:"min_rules_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EvaluateRequest) Reset() {
@@ -464,6 +468,13 @@ func (x *EvaluateRequest) GetDownloadTokenValid() bool {
 		return x.DownloadTokenValid
 	}
 	return false
+}
+
+func (x *EvaluateRequest) GetMinRulesIndex() uint64 {
+	if x != nil {
+		return x.MinRulesIndex
+	}
+	return 0
 }
 
 // EvaluateResponse carries the decision and the headers to add.
@@ -884,7 +895,7 @@ const file_coffer_cors_v1_cors_proto_rawDesc = "" +
 	"\x10_max_age_seconds\"2\n" +
 	"\x06Header\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value\"\x87\x03\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\xaf\x03\n" +
 	"\x0fEvaluateRequest\x12\x1b\n" +
 	"\tbucket_id\x18\x01 \x01(\tR\bbucketId\x121\n" +
 	"\adialect\x18\x02 \x01(\x0e2\x17.coffer.cors.v1.DialectR\adialect\x12\x1c\n" +
@@ -897,7 +908,8 @@ const file_coffer_cors_v1_cors_proto_rawDesc = "" +
 	"token_kind\x18\b \x01(\x0e2\x19.coffer.cors.v1.TokenKindR\ttokenKind\x12#\n" +
 	"\rbucket_public\x18\t \x01(\bR\fbucketPublic\x120\n" +
 	"\x14download_token_valid\x18\n" +
-	" \x01(\bR\x12downloadTokenValid\"\xb5\x01\n" +
+	" \x01(\bR\x12downloadTokenValid\x12&\n" +
+	"\x0fmin_rules_index\x18\v \x01(\x04R\rminRulesIndex\"\xb5\x01\n" +
 	"\x10EvaluateResponse\x124\n" +
 	"\bdecision\x18\x01 \x01(\x0e2\x18.coffer.cors.v1.DecisionR\bdecision\x120\n" +
 	"\aheaders\x18\x02 \x03(\v2\x16.coffer.cors.v1.HeaderR\aheaders\x12\x18\n" +
