@@ -6,17 +6,15 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/coffer-project/coffer/services/debpkg"
+
 	"github.com/chromedp/chromedp"
 )
-
-var installOnce sync.Once
 
 // chromiumPath finds Chromium, installing Debian's package when it is
 // missing; a test must never skip for want of a browser.
@@ -33,20 +31,10 @@ func chromiumPath(t testing.TB) string {
 	if p := find(); p != "" {
 		return p
 	}
-	installOnce.Do(func() {
-		for _, args := range [][]string{{"update", "-qq"}, {"install", "-y", "-qq", "chromium"}} {
-			cmd := exec.Command("apt-get", args...)
-			cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Logf("apt-get %v: %v\n%s", args, err, out)
-			}
-		}
-	})
-	p := find()
-	if p == "" {
-		t.Fatal("Chromium is not installed and apt-get could not install it")
+	if err := debpkg.Ensure(func() bool { return find() != "" }, true, "chromium"); err != nil {
+		t.Fatalf("Chromium is not installed and could not be: %v", err)
 	}
-	return p
+	return find()
 }
 
 // Browser is one headless Chromium with a fresh profile.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coffer-project/coffer/services/debpkg"
 )
 
 // Credentials of the bootstrap key of the server under test.
@@ -105,47 +106,17 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-var (
-	aptOnce sync.Once
-	aptErr  error
-	aptMu   sync.Mutex
-)
-
-// tool returns the path of a Debian-packaged tool, installing its package
-// with apt-get when it is missing. The Debian binaries in /usr/bin are used
+// tool returns the Debian binary /usr/bin/<name>, installing pkg with
+// apt-get when it is missing. The Debian binaries in /usr/bin are used
 // on purpose: a pip-installed aws on PATH would be another client.
 func tool(t *testing.T, name, pkg string) string {
 	t.Helper()
 	path := "/usr/bin/" + name
-	aptMu.Lock()
-	defer aptMu.Unlock()
-	if _, err := os.Stat(path); err == nil {
-		return path
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	aptOnce.Do(func() {
-		out, err := aptGet(ctx, "update")
-		if err != nil {
-			aptErr = fmt.Errorf("apt-get update: %v\n%s", err, out)
-		}
-	})
-	if aptErr != nil {
-		t.Fatal(aptErr)
-	}
-	if out, err := aptGet(ctx, "install", "-y", "--no-install-recommends", pkg); err != nil {
-		t.Fatalf("apt-get install %s: %v\n%s", pkg, err, out)
-	}
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("%s is not at %s after installing %s", name, path, pkg)
+	have := func() bool { _, err := os.Stat(path); return err == nil }
+	if err := debpkg.Ensure(have, false, pkg); err != nil {
+		t.Fatalf("%s is not installed and could not be: %v", name, err)
 	}
 	return path
-}
-
-func aptGet(ctx context.Context, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "apt-get", args...)
-	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-	return cmd.CombinedOutput()
 }
 
 // session runs one tool's commands with an isolated HOME and environment.

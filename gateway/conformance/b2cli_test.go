@@ -8,31 +8,19 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-)
 
-var b2cliOnce sync.Once
+	"github.com/coffer-project/coffer/services/debpkg"
+)
 
 // b2CLI makes sure Debian's backblaze-b2 (the b2 command-line tool 1.3.8,
 // which speaks API v2 with its own client code) is installed.
 func b2CLI(t *testing.T) {
 	t.Helper()
 	const module = "/usr/lib/python3/dist-packages/b2/console_tool.py"
-	b2cliOnce.Do(func() {
-		if _, err := os.Stat(module); err == nil {
-			return
-		}
-		for _, args := range [][]string{{"update", "-qq"}, {"install", "-y", "-qq", "--no-install-recommends", "backblaze-b2"}} {
-			cmd := exec.Command("apt-get", args...)
-			cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Logf("apt-get %v: %v\n%s", args, err, out)
-			}
-		}
-	})
-	if _, err := os.Stat(module); err != nil {
+	have := func() bool { _, err := os.Stat(module); return err == nil }
+	if err := debpkg.Ensure(have, false, "backblaze-b2"); err != nil {
 		t.Fatalf("backblaze-b2 is not installed and could not be: %v", err)
 	}
 }

@@ -7,33 +7,21 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-)
 
-var rcloneOnce sync.Once
+	"github.com/coffer-project/coffer/services/debpkg"
+)
 
 // rclonePath finds rclone, installing Debian's package when it is missing:
 // a client test never skips for want of its client.
 func rclonePath(t *testing.T) string {
 	t.Helper()
-	rcloneOnce.Do(func() {
-		if _, err := exec.LookPath("rclone"); err == nil {
-			return
-		}
-		for _, args := range [][]string{{"update", "-qq"}, {"install", "-y", "-qq", "--no-install-recommends", "rclone"}} {
-			cmd := exec.Command("apt-get", args...)
-			cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Logf("apt-get %v: %v\n%s", args, err, out)
-			}
-		}
-	})
-	p, err := exec.LookPath("rclone")
-	if err != nil {
+	have := func() bool { _, err := exec.LookPath("rclone"); return err == nil }
+	if err := debpkg.Ensure(have, false, "rclone"); err != nil {
 		t.Fatalf("rclone is not installed and could not be: %v", err)
 	}
+	p, _ := exec.LookPath("rclone")
 	return p
 }
 
