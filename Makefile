@@ -52,10 +52,7 @@ FUZZ_TARGETS := \
 	./metadata/fsm:FuzzApply
 
 fuzz: ## run every fuzz target for FUZZTIME each (CI runs this; seeds live in testdata/fuzz)
-	@set -e; for t in $(FUZZ_TARGETS); do \
-	  pkg=$${t%%:*}; name=$${t##*:}; echo "== fuzz $$name ($$pkg, $(FUZZTIME))"; \
-	  $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; \
-	done
+	GO=$(GO) .ci/fuzz $(FUZZTIME) $(FUZZ_TARGETS)
 
 fmt: ## format the Go code
 	gofmt -w $$(git ls-files '*.go' | grep -v '^proto/gen/')
