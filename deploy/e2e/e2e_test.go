@@ -132,8 +132,11 @@ func killMetadataLeader(t *testing.T, c *cluster, l *load, fig *figures) {
 	const phase = "kill-metadata-leader"
 	l.setPhase(phase)
 	fig.phase(phase)
-	killed := time.Now()
 	c.kill(svc)
+	// The clock starts once `docker kill` has returned: the container is
+	// dead then, while writes begun during the docker call could still
+	// reach the old leader and would make failover look instant.
+	killed := time.Now()
 	for time.Since(killed) < 30*time.Second && resumedAfter(l.snapshot(), killed) < 0 {
 		time.Sleep(200 * time.Millisecond)
 	}
