@@ -109,13 +109,12 @@ func (h *Handler) preflight(w http.ResponseWriter, r *http.Request, c *call) err
 	if bucket == nil {
 		return refused("CORS is not enabled for this bucket")
 	}
-	resp, err := h.cors.Evaluate(r.Context(), &corsv1.EvaluateRequest{
+	resp, err := h.corsDecisions.Evaluate(r.Context(), bucket.GetCorsIndex(), &corsv1.EvaluateRequest{
 		BucketId: bucket.GetBucketId(), Dialect: corsv1.Dialect_DIALECT_B2, Operation: operation,
 		Origin: r.Header.Get("Origin"), Method: r.Header.Get("Access-Control-Request-Method"),
 		RequestHeaders: splitHeaderList(r.Header.Get("Access-Control-Request-Headers")), Preflight: true,
-		TokenKind:     h.urlTokenKind(r, c.route, bucket),
-		BucketPublic:  bucket.GetType() == metadatav1.BucketType_BUCKET_TYPE_ALL_PUBLIC,
-		MinRulesIndex: bucket.GetCorsIndex(),
+		TokenKind:    h.urlTokenKind(r, c.route, bucket),
+		BucketPublic: bucket.GetType() == metadatav1.BucketType_BUCKET_TYPE_ALL_PUBLIC,
 	})
 	if err != nil {
 		h.log.Warn("corsd unreachable; preflight refused", "request_id", c.id, "err", err)
@@ -146,11 +145,10 @@ func (h *Handler) corsActual(w http.ResponseWriter, r *http.Request, c *call) {
 	if bucket == nil {
 		return
 	}
-	resp, err := h.cors.Evaluate(r.Context(), &corsv1.EvaluateRequest{
+	resp, err := h.corsDecisions.Evaluate(r.Context(), bucket.GetCorsIndex(), &corsv1.EvaluateRequest{
 		BucketId: bucket.GetBucketId(), Dialect: corsv1.Dialect_DIALECT_B2, Operation: operation,
 		Origin: origin, Method: r.Method,
-		BucketPublic:  bucket.GetType() == metadatav1.BucketType_BUCKET_TYPE_ALL_PUBLIC,
-		MinRulesIndex: bucket.GetCorsIndex(),
+		BucketPublic: bucket.GetType() == metadatav1.BucketType_BUCKET_TYPE_ALL_PUBLIC,
 	})
 	if err != nil {
 		h.log.Warn("corsd unreachable; no CORS headers", "request_id", c.id, "err", err)

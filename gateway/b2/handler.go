@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/coffer-project/coffer/gateway/authcache"
+	"github.com/coffer-project/coffer/gateway/corscache"
 	"github.com/coffer-project/coffer/gateway/objects"
 	authv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/auth/v1"
 	corsv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/cors/v1"
@@ -53,10 +54,12 @@ type Handler struct {
 	auth    authv1.AuthServiceClient
 	creds   *authcache.Cache
 	cors    corsv1.CorsServiceClient
-	log     *slog.Logger
-	now     func() time.Time
-	uploads *tokenSlots
-	test    *testMode
+	// corsDecisions caches corsd's answers per bucket cors_index, as on S3.
+	corsDecisions *corscache.Cache
+	log           *slog.Logger
+	now           func() time.Time
+	uploads       *tokenSlots
+	test          *testMode
 }
 
 // New builds the B2 front-end.
@@ -74,10 +77,14 @@ func New(cfg Config, deps Deps) *Handler {
 		now = time.Now
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	return &Handler{
+	h := &Handler{
 		cfg: cfg, objects: deps.Objects, meta: deps.Objects.Meta(), auth: deps.Auth, creds: creds,
 		cors: deps.Cors, log: log, now: now, uploads: newTokenSlots(), test: &testMode{},
 	}
+	if deps.Cors != nil {
+		h.corsDecisions = corscache.New(deps.Cors, corscache.DefaultMaxEntries)
+	}
+	return h
 }
 
 // call is the state of one request as it moves through the pipeline.

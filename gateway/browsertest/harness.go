@@ -28,9 +28,6 @@ func chromiumPath(t testing.TB) string {
 		}
 		return ""
 	}
-	if p := find(); p != "" {
-		return p
-	}
 	if err := debpkg.Ensure(func() bool { return find() != "" }, true, "chromium"); err != nil {
 		t.Fatalf("Chromium is not installed and could not be: %v", err)
 	}

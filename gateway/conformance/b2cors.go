@@ -101,4 +101,9 @@ func testB2CORS(t *testing.T, tg B2Target) {
 	if r := c.Do(req); r.Status != 200 || string(r.Body) != "private" || r.Header.Get("Access-Control-Allow-Origin") != origin {
 		t.Fatalf("private cross-origin download: %d %v", r.Status, r.Header)
 	}
+
+	// A rule change is seen by the very next request, on any gateway and
+	// corsd replica: the decision above is cached under the old rules.
+	c.Must("b2_update_bucket", map[string]any{"accountId": c.AccountID, "bucketId": pub["bucketId"], "corsRules": []any{}})
+	WantB2Error(t, preflight(pubURL, "GET", "", origin), 403, "cors_not_allowed")
 }

@@ -32,6 +32,7 @@ type key struct {
 	preflight  bool
 	token      corsv1.TokenKind
 	public     bool
+	tokenValid bool
 }
 
 // Cache is safe for concurrent use.
@@ -52,12 +53,15 @@ func New(client corsv1.CorsServiceClient, maxEntries int) *Cache {
 }
 
 // Evaluate answers req for a bucket whose current cors_index is rulesIndex,
-// from the cache or from corsd.
+// from the cache or from corsd. It sets req.MinRulesIndex to rulesIndex, so
+// a corsd replica whose watch lags reloads rather than answer from rules
+// older than the ones the caller read.
 func (c *Cache) Evaluate(ctx context.Context, rulesIndex uint64, req *corsv1.EvaluateRequest) (*corsv1.EvaluateResponse, error) {
 	k := key{
 		bucketID: req.GetBucketId(), rulesIndex: rulesIndex, dialect: req.GetDialect(), operation: req.GetOperation(),
 		origin: req.GetOrigin(), method: req.GetMethod(), headers: strings.Join(req.GetRequestHeaders(), ","),
 		preflight: req.GetPreflight(), token: req.GetTokenKind(), public: req.GetBucketPublic(),
+		tokenValid: req.GetDownloadTokenValid(),
 	}
 	c.mu.Lock()
 	d, ok := c.entries[k]
@@ -65,7 +69,6 @@ func (c *Cache) Evaluate(ctx context.Context, rulesIndex uint64, req *corsv1.Eva
 	if ok {
 		return d, nil
 	}
-	// corsd must not answer with rules older than the ones this gateway read.
 	req.MinRulesIndex = rulesIndex
 	d, err := c.client.Evaluate(ctx, req)
 	if err != nil {
