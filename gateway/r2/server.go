@@ -50,8 +50,15 @@ type Server struct {
 	deps Deps
 }
 
-// NewHandler returns the http.Handler serving every route under Prefix.
-func NewHandler(cfg Config, deps Deps) (http.Handler, error) {
+// Handler serves every route under Prefix, a shell.Handler safe for
+// concurrent use.
+type Handler struct {
+	mux        http.Handler
+	principals *principals
+}
+
+// NewHandler returns the handler serving every route under Prefix.
+func NewHandler(cfg Config, deps Deps) (*Handler, error) {
 	if cfg.Location == "" {
 		cfg.Location = "wnam"
 	}
@@ -60,8 +67,7 @@ func NewHandler(cfg Config, deps Deps) (http.Handler, error) {
 	if err := r2v1.RegisterR2ServiceHandlerServer(context.Background(), mux, srv); err != nil {
 		return nil, err
 	}
-	ps := &principals{auth: deps.Auth, now: time.Now, cache: map[[32]byte]cached{}}
-	return ps.authenticate(mux), nil
+	return &Handler{mux: mux, principals: &principals{auth: deps.Auth, now: time.Now, cache: map[[32]byte]cached{}}}, nil
 }
 
 // allow checks the account in the path and asks authd's one decision.
