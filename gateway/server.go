@@ -87,9 +87,11 @@ func (s *Server) Start(ctx context.Context) error {
 	// One shell around every front-end: one set of slots, one way to
 	// log, recover and answer in the client's own dialect.
 	sh := shell.New(s.deps.Log, shell.NewLimiter(s.cfg.MaxInflight, 0))
+	s3http := sh.Wrap(s3front.Dialect(), s3front)
+	b2http := sh.Wrap(b2front.Dialect(), b2front)
+	r2http := sh.Wrap(r2front.Dialect(), r2front)
 	s.http = &http.Server{
-		Handler: route(sh.Wrap(s3front.Dialect(), s3front), sh.Wrap(r2front.Dialect(), r2front),
-			sh.Wrap(b2front.Dialect(), b2front), s.cfg.DomainList()),
+		Handler:           route(s3http, r2http, b2http, s.cfg.DomainList()),
 		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,
