@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
 
+	"github.com/coffer-project/coffer/services/bufpool"
 	"github.com/coffer-project/coffer/services/errs"
 )
 
@@ -85,7 +85,7 @@ func (b *Blob) NewReader(offset, length int64) (*Reader, error) {
 		r.last = (offset + length - 1) / cs
 		r.skip = offset - r.next*cs
 		r.batch = min(max(1, readBatch/cs), r.last-r.next+1)
-		r.buf = make([]byte, r.batch*(cs+CRCSize))
+		r.buf = bufpool.Get(int(r.batch * (cs + CRCSize)))
 	}
 	return r, nil
 }
@@ -93,7 +93,7 @@ func (b *Blob) NewReader(offset, length int64) (*Reader, error) {
 // Reader reads a byte range of a blob, verifying the checksum of every chunk
 // before any byte of it is returned. A corrupt or missing chunk ends the read
 // with DataLoss after the verified bytes before it. A Reader is used by one
-// goroutine at a time.
+// goroutine at a time; Close returns its buffer to the pool.
 type Reader struct {
 	b         *Blob
 	next      int64 // next chunk to load
@@ -111,6 +111,38 @@ type Reader struct {
 
 // Len is the number of bytes of the range not yet returned.
 func (r *Reader) Len() int64 { return r.remaining + int64(len(r.avail)) }
+
+// Next returns the next verified bytes of the range (a batch of chunks, at
+// most readBatch bytes), without copying them: the slice is the reader's
+// own buffer, valid until the next call of Next, Read or Close. At the end
+// of the range it returns io.EOF; after a bad chunk, the verified bytes
+// before it and then the error.
+func (r *Reader) Next() ([]byte, error) {
+	for len(r.avail) == 0 {
+		if r.err != nil {
+			return nil, r.err
+		}
+		if r.remaining == 0 {
+			return nil, io.EOF
+		}
+		r.load()
+	}
+	v := r.avail
+	r.avail = nil
+	return v, nil
+}
+
+// Close releases the reader's buffer; the reader must not be used after.
+// It does not close the Blob.
+func (r *Reader) Close() {
+	if r.buf != nil {
+		bufpool.Put(r.buf)
+		r.buf, r.avail = nil, nil
+		if r.err == nil {
+			r.err = errs.Errorf(errs.Canceled, "disk.Read", "read after close").WithDetail("blob_id", r.b.id)
+		}
+	}
+}
 
 // Read implements io.Reader.
 func (r *Reader) Read(p []byte) (int, error) {
@@ -150,9 +182,15 @@ func (r *Reader) load() {
 			break
 		}
 		data := buf[o : o+dl]
-		if chunkCRC(i, data) != binary.LittleEndian.Uint32(buf[o+dl:]) {
+		stored := binary.LittleEndian.Uint32(buf[o+dl:])
+		if chunkCRC(i, data) != stored {
 			r.err = chunkLost(op, r.b.id, i, "failed its checksum")
 			break
+		}
+		if r.whole {
+			// The content's CRC follows from the verified chunk's: no
+			// second pass over the bytes.
+			r.crc = crcCombine(r.crc, dataCRC(i, stored, dl), dl)
 		}
 		copy(buf[packed:], data) // memmove: packed <= o
 		packed += dl
@@ -168,7 +206,6 @@ func (r *Reader) load() {
 	}
 	r.remaining -= int64(len(v))
 	if r.whole {
-		r.crc = crc32.Update(r.crc, castagnoli, v)
 		if r.remaining == 0 && r.crc != r.b.h.crc {
 			// Every chunk verified yet the whole does not: the header and
 			// the chunks disagree. Withhold the last batch rather than
@@ -193,7 +230,8 @@ func (b *Blob) Verify(ctx context.Context) ([]int64, error) {
 	l := b.l
 	nchunks := l.chunks()
 	batch := min(max(1, readBatch/l.chunkSize), max(nchunks, 1))
-	buf := make([]byte, batch*(l.chunkSize+CRCSize))
+	buf := bufpool.Get(int(batch * (l.chunkSize + CRCSize)))
+	defer bufpool.Put(buf)
 	var corrupt []int64
 	var crc uint32
 	for first := int64(0); first < nchunks; first += batch {
@@ -209,11 +247,16 @@ func (b *Blob) Verify(ctx context.Context) ([]int64, error) {
 		}
 		for i := first; i < first+n; i++ {
 			o, dl := l.offset(i)-start, l.dataLen(i)
-			if o+dl+CRCSize > int64(got) || chunkCRC(i, part[o:o+dl]) != binary.LittleEndian.Uint32(part[o+dl:]) {
+			if o+dl+CRCSize > int64(got) {
 				corrupt = append(corrupt, i)
 				continue
 			}
-			crc = crc32.Update(crc, castagnoli, part[o:o+dl])
+			stored := binary.LittleEndian.Uint32(part[o+dl:])
+			if chunkCRC(i, part[o:o+dl]) != stored {
+				corrupt = append(corrupt, i)
+				continue
+			}
+			crc = crcCombine(crc, dataCRC(i, stored, dl), dl)
 		}
 	}
 	if len(corrupt) == 0 && crc != b.h.crc {

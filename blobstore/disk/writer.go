@@ -3,12 +3,12 @@ package disk
 import (
 	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/coffer-project/coffer/services/bufpool"
 	"github.com/coffer-project/coffer/services/errs"
 )
 
@@ -67,7 +67,7 @@ func (s *Store) Create(id string, size int64) (*Writer, error) {
 		expected: size,
 		f:        f,
 		tmp:      tmp,
-		buf:      make([]byte, s.chunkSize+CRCSize),
+		buf:      bufpool.Get(s.chunkSize + CRCSize),
 	}, nil
 }
 
@@ -112,8 +112,10 @@ func (w *Writer) Written() int64 { return w.written }
 // at the chunk's fixed offset.
 func (w *Writer) flush() error {
 	data := w.buf[:w.fill]
-	w.crc = crc32.Update(w.crc, castagnoli, data)
-	binary.LittleEndian.PutUint32(w.buf[w.fill:], chunkCRC(w.chunk, data))
+	c := chunkCRC(w.chunk, data)
+	binary.LittleEndian.PutUint32(w.buf[w.fill:], c)
+	// The content's CRC follows from the chunk's: one pass over the bytes.
+	w.crc = crcCombine(w.crc, dataCRC(w.chunk, c, int64(w.fill)), int64(w.fill))
 	off := HeaderSize + w.chunk*int64(w.s.chunkSize+CRCSize)
 	if _, err := w.f.WriteAt(w.buf[:w.fill+CRCSize], off); err != nil {
 		return w.fail(ioErr("disk.Write", w.id, err))
@@ -165,6 +167,7 @@ func (w *Writer) Commit() (Info, error) {
 	}
 	err := w.f.Close()
 	w.f = nil
+	w.release()
 	if err != nil {
 		return Info{}, w.fail(ioErr(op, w.id, err))
 	}
@@ -213,11 +216,21 @@ func (w *Writer) fail(err error) error {
 	return w.err
 }
 
+// release returns the chunk buffer to the pool once nothing more will be
+// written.
+func (w *Writer) release() {
+	if w.buf != nil {
+		bufpool.Put(w.buf)
+		w.buf = nil
+	}
+}
+
 func (w *Writer) cleanup() error {
 	if w.done {
 		return nil
 	}
 	w.done = true
+	w.release()
 	if w.f != nil {
 		w.f.Close()
 		w.f = nil
