@@ -104,15 +104,20 @@ func adminCluster(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	verify := fs.Bool("verify", false, "with --shards: list every node's files and count a shard present only when its file exists")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	timeout := fs.Duration("timeout", 60*time.Second, "how long the whole report may take")
+	mtls := addMTLSFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
+	if err := mtls.load(); err != nil {
+		fmt.Fprintln(stderr, "coffer admin cluster:", err)
+		return 1
+	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	rep := gatherCluster(ctx, clusterQuery{etcd: *etcdEPs, prefix: *prefix, meta: *addr, blobs: *blobAddrs, shards: *shards, verify: *verify})
+	rep := gatherCluster(ctx, clusterQuery{etcd: *etcdEPs, prefix: *prefix, meta: *addr, blobs: *blobAddrs, shards: *shards, verify: *verify, mtls: mtls})
 	if *asJSON {
 		b, err := json.MarshalIndent(rep, "", "  ")
 		if err != nil {
@@ -132,12 +137,14 @@ func adminCluster(ctx context.Context, args []string, stdout, stderr io.Writer) 
 type clusterQuery struct {
 	etcd, prefix, meta, blobs string
 	shards, verify            bool
+	mtls                      *mtlsFlags
 }
 
 // conns caches one connection per address for a report.
 type conns struct {
-	mu sync.Mutex
-	m  map[string]*grpc.ClientConn
+	mu   sync.Mutex
+	m    map[string]*grpc.ClientConn
+	mtls *mtlsFlags
 }
 
 func (c *conns) get(addr string) (*grpc.ClientConn, error) {
@@ -146,7 +153,8 @@ func (c *conns) get(addr string) (*grpc.ClientConn, error) {
 	if cc := c.m[addr]; cc != nil {
 		return cc, nil
 	}
-	cc, err := runtime.Dial("passthrough:///"+addr, blobclient.DialOptions()...)
+	// Metadata nodes and blobstore nodes alike: any cluster role.
+	cc, err := runtime.Dial("passthrough:///"+addr, append(blobclient.DialOptions(), c.mtls.creds(""))...)
 	if err != nil {
 		return nil, err
 	}
@@ -164,13 +172,17 @@ func (c *conns) close() {
 // fatal.
 func gatherCluster(ctx context.Context, q clusterQuery) *ClusterReport {
 	rep := &ClusterReport{Roles: map[string][]discovery.Instance{}}
-	cs := &conns{m: map[string]*grpc.ClientConn{}}
+	cs := &conns{m: map[string]*grpc.ClientConn{}, mtls: q.mtls}
 	defer cs.close()
 
 	var metaAddrs, blobAddrs []string
 	if q.etcd != "" {
 		rep.Etcd = q.etcd
-		e, err := discovery.NewEtcd(discovery.EtcdOptions{Endpoints: splitList(q.etcd), Prefix: q.prefix})
+		opts := discovery.EtcdOptions{Endpoints: splitList(q.etcd), Prefix: q.prefix}
+		if q.mtls.id != nil {
+			opts.TLS = q.mtls.id.EtcdClientConfig()
+		}
+		e, err := discovery.NewEtcd(opts)
 		if err == nil {
 			defer e.Close()
 			for _, role := range discovery.Roles {

@@ -1178,8 +1178,11 @@ type CreateKeyRequest struct {
 	// 0: never expires; else 1 to 86400000 (1000 days).
 	ValidDurationSeconds int64 `protobuf:"varint,5,opt,name=valid_duration_seconds,json=validDurationSeconds,proto3" json:"valid_duration_seconds,omitempty"`
 	// Bootstrap only: use this key id and secret instead of generating them.
-	KeyId         string `protobuf:"bytes,6,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
-	Secret        string `protobuf:"bytes,7,opt,name=secret,proto3" json:"secret,omitempty"`
+	KeyId  string `protobuf:"bytes,6,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	Secret string `protobuf:"bytes,7,opt,name=secret,proto3" json:"secret,omitempty"`
+	// The caller's B2 account token (b2_authorize_account); its key must hold
+	// writeKeys.
+	AccountToken  string `protobuf:"bytes,8,opt,name=account_token,json=accountToken,proto3" json:"account_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1263,6 +1266,13 @@ func (x *CreateKeyRequest) GetSecret() string {
 	return ""
 }
 
+func (x *CreateKeyRequest) GetAccountToken() string {
+	if x != nil {
+		return x.AccountToken
+	}
+	return ""
+}
+
 // CreateKeyResponse returns the key and, once, its secret.
 type CreateKeyResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1318,9 +1328,11 @@ func (x *CreateKeyResponse) GetSecret() string {
 
 // ListKeysRequest pages through keys.
 type ListKeysRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	StartKeyId    string                 `protobuf:"bytes,2,opt,name=start_key_id,json=startKeyId,proto3" json:"start_key_id,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	PageSize   int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	StartKeyId string                 `protobuf:"bytes,2,opt,name=start_key_id,json=startKeyId,proto3" json:"start_key_id,omitempty"`
+	// The caller's B2 account token; its key must hold listKeys.
+	AccountToken  string `protobuf:"bytes,3,opt,name=account_token,json=accountToken,proto3" json:"account_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1365,6 +1377,13 @@ func (x *ListKeysRequest) GetPageSize() int32 {
 func (x *ListKeysRequest) GetStartKeyId() string {
 	if x != nil {
 		return x.StartKeyId
+	}
+	return ""
+}
+
+func (x *ListKeysRequest) GetAccountToken() string {
+	if x != nil {
+		return x.AccountToken
 	}
 	return ""
 }
@@ -1424,8 +1443,10 @@ func (x *ListKeysResponse) GetNextKeyId() string {
 
 // DeleteKeyRequest deletes a key.
 type DeleteKeyRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	KeyId         string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	KeyId string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// The caller's B2 account token; its key must hold deleteKeys.
+	AccountToken  string `protobuf:"bytes,2,opt,name=account_token,json=accountToken,proto3" json:"account_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1463,6 +1484,13 @@ func (*DeleteKeyRequest) Descriptor() ([]byte, []int) {
 func (x *DeleteKeyRequest) GetKeyId() string {
 	if x != nil {
 		return x.KeyId
+	}
+	return ""
+}
+
+func (x *DeleteKeyRequest) GetAccountToken() string {
+	if x != nil {
+		return x.AccountToken
 	}
 	return ""
 }
@@ -1729,6 +1757,97 @@ func (x *UnwrapDataKeyResponse) GetDataKey() []byte {
 	return nil
 }
 
+// VerifyOperatorRequest carries the operator's credential.
+type VerifyOperatorRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A B2 account token (AuthorizeAccount).
+	AccountToken  string `protobuf:"bytes,1,opt,name=account_token,json=accountToken,proto3" json:"account_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyOperatorRequest) Reset() {
+	*x = VerifyOperatorRequest{}
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyOperatorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyOperatorRequest) ProtoMessage() {}
+
+func (x *VerifyOperatorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyOperatorRequest.ProtoReflect.Descriptor instead.
+func (*VerifyOperatorRequest) Descriptor() ([]byte, []int) {
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *VerifyOperatorRequest) GetAccountToken() string {
+	if x != nil {
+		return x.AccountToken
+	}
+	return ""
+}
+
+// VerifyOperatorResponse identifies the operator.
+type VerifyOperatorResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Principal     *Principal             `protobuf:"bytes,1,opt,name=principal,proto3" json:"principal,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyOperatorResponse) Reset() {
+	*x = VerifyOperatorResponse{}
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyOperatorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyOperatorResponse) ProtoMessage() {}
+
+func (x *VerifyOperatorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyOperatorResponse.ProtoReflect.Descriptor instead.
+func (*VerifyOperatorResponse) Descriptor() ([]byte, []int) {
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *VerifyOperatorResponse) GetPrincipal() *Principal {
+	if x != nil {
+		return x.Principal
+	}
+	return nil
+}
+
 var File_coffer_auth_v1_auth_proto protoreflect.FileDescriptor
 
 const file_coffer_auth_v1_auth_proto_rawDesc = "" +
@@ -1821,7 +1940,7 @@ const file_coffer_auth_v1_auth_proto_rawDesc = "" +
 	"\x10AuthorizeRequest\x127\n" +
 	"\tprincipal\x18\x01 \x01(\v2\x19.coffer.auth.v1.PrincipalR\tprincipal\x12.\n" +
 	"\x06access\x18\x02 \x01(\v2\x16.coffer.auth.v1.AccessR\x06access\"\x13\n" +
-	"\x11AuthorizeResponse\"\xef\x01\n" +
+	"\x11AuthorizeResponse\"\x94\x02\n" +
 	"\x10CreateKeyRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\"\n" +
 	"\fcapabilities\x18\x02 \x03(\tR\fcapabilities\x12\x1d\n" +
@@ -1831,19 +1950,22 @@ const file_coffer_auth_v1_auth_proto_rawDesc = "" +
 	"namePrefix\x124\n" +
 	"\x16valid_duration_seconds\x18\x05 \x01(\x03R\x14validDurationSeconds\x12\x15\n" +
 	"\x06key_id\x18\x06 \x01(\tR\x05keyId\x12\x16\n" +
-	"\x06secret\x18\a \x01(\tR\x06secret\"V\n" +
+	"\x06secret\x18\a \x01(\tR\x06secret\x12#\n" +
+	"\raccount_token\x18\b \x01(\tR\faccountToken\"V\n" +
 	"\x11CreateKeyResponse\x12)\n" +
 	"\x03key\x18\x01 \x01(\v2\x17.coffer.auth.v1.KeyInfoR\x03key\x12\x16\n" +
-	"\x06secret\x18\x02 \x01(\tR\x06secret\"P\n" +
+	"\x06secret\x18\x02 \x01(\tR\x06secret\"u\n" +
 	"\x0fListKeysRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12 \n" +
 	"\fstart_key_id\x18\x02 \x01(\tR\n" +
-	"startKeyId\"_\n" +
+	"startKeyId\x12#\n" +
+	"\raccount_token\x18\x03 \x01(\tR\faccountToken\"_\n" +
 	"\x10ListKeysResponse\x12+\n" +
 	"\x04keys\x18\x01 \x03(\v2\x17.coffer.auth.v1.KeyInfoR\x04keys\x12\x1e\n" +
-	"\vnext_key_id\x18\x02 \x01(\tR\tnextKeyId\")\n" +
+	"\vnext_key_id\x18\x02 \x01(\tR\tnextKeyId\"N\n" +
 	"\x10DeleteKeyRequest\x12\x15\n" +
-	"\x06key_id\x18\x01 \x01(\tR\x05keyId\">\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12#\n" +
+	"\raccount_token\x18\x02 \x01(\tR\faccountToken\">\n" +
 	"\x11DeleteKeyResponse\x12)\n" +
 	"\x03key\x18\x01 \x01(\v2\x17.coffer.auth.v1.KeyInfoR\x03key\"2\n" +
 	"\x16GenerateDataKeyRequest\x12\x18\n" +
@@ -1861,12 +1983,16 @@ const file_coffer_auth_v1_auth_proto_rawDesc = "" +
 	"\vkek_version\x18\x03 \x01(\rR\n" +
 	"kekVersion\"2\n" +
 	"\x15UnwrapDataKeyResponse\x12\x19\n" +
-	"\bdata_key\x18\x01 \x01(\fR\adataKey*o\n" +
+	"\bdata_key\x18\x01 \x01(\fR\adataKey\"<\n" +
+	"\x15VerifyOperatorRequest\x12#\n" +
+	"\raccount_token\x18\x01 \x01(\tR\faccountToken\"Q\n" +
+	"\x16VerifyOperatorResponse\x127\n" +
+	"\tprincipal\x18\x01 \x01(\v2\x19.coffer.auth.v1.PrincipalR\tprincipal*o\n" +
 	"\tTokenKind\x12\x1a\n" +
 	"\x16TOKEN_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12TOKEN_KIND_ACCOUNT\x10\x01\x12\x15\n" +
 	"\x11TOKEN_KIND_UPLOAD\x10\x02\x12\x17\n" +
-	"\x13TOKEN_KIND_DOWNLOAD\x10\x032\x9e\b\n" +
+	"\x13TOKEN_KIND_DOWNLOAD\x10\x032\xff\b\n" +
 	"\vAuthService\x12V\n" +
 	"\vVerifySigV4\x12\".coffer.auth.v1.VerifySigV4Request\x1a#.coffer.auth.v1.VerifySigV4Response\x12e\n" +
 	"\x10AuthorizeAccount\x12'.coffer.auth.v1.AuthorizeAccountRequest\x1a(.coffer.auth.v1.AuthorizeAccountResponse\x12V\n" +
@@ -1876,7 +2002,8 @@ const file_coffer_auth_v1_auth_proto_rawDesc = "" +
 	"\tAuthorize\x12 .coffer.auth.v1.AuthorizeRequest\x1a!.coffer.auth.v1.AuthorizeResponse\x12P\n" +
 	"\tCreateKey\x12 .coffer.auth.v1.CreateKeyRequest\x1a!.coffer.auth.v1.CreateKeyResponse\x12M\n" +
 	"\bListKeys\x12\x1f.coffer.auth.v1.ListKeysRequest\x1a .coffer.auth.v1.ListKeysResponse\x12P\n" +
-	"\tDeleteKey\x12 .coffer.auth.v1.DeleteKeyRequest\x1a!.coffer.auth.v1.DeleteKeyResponse\x12b\n" +
+	"\tDeleteKey\x12 .coffer.auth.v1.DeleteKeyRequest\x1a!.coffer.auth.v1.DeleteKeyResponse\x12_\n" +
+	"\x0eVerifyOperator\x12%.coffer.auth.v1.VerifyOperatorRequest\x1a&.coffer.auth.v1.VerifyOperatorResponse\x12b\n" +
 	"\x0fGenerateDataKey\x12&.coffer.auth.v1.GenerateDataKeyRequest\x1a'.coffer.auth.v1.GenerateDataKeyResponse\x12\\\n" +
 	"\rUnwrapDataKey\x12$.coffer.auth.v1.UnwrapDataKeyRequest\x1a%.coffer.auth.v1.UnwrapDataKeyResponseB\xbe\x01\n" +
 	"\x12com.coffer.auth.v1B\tAuthProtoP\x01ZCgithub.com/coffer-project/coffer/proto/gen/go/coffer/auth/v1;authv1\xa2\x02\x03CAX\xaa\x02\x0eCoffer.Auth.V1\xca\x02\x0eCoffer\\Auth\\V1\xe2\x02\x1aCoffer\\Auth\\V1\\GPBMetadata\xea\x02\x10Coffer::Auth::V1b\x06proto3"
@@ -1894,7 +2021,7 @@ func file_coffer_auth_v1_auth_proto_rawDescGZIP() []byte {
 }
 
 var file_coffer_auth_v1_auth_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_coffer_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_coffer_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_coffer_auth_v1_auth_proto_goTypes = []any{
 	(TokenKind)(0),                              // 0: coffer.auth.v1.TokenKind
 	(*Principal)(nil),                           // 1: coffer.auth.v1.Principal
@@ -1923,6 +2050,8 @@ var file_coffer_auth_v1_auth_proto_goTypes = []any{
 	(*GenerateDataKeyResponse)(nil),             // 24: coffer.auth.v1.GenerateDataKeyResponse
 	(*UnwrapDataKeyRequest)(nil),                // 25: coffer.auth.v1.UnwrapDataKeyRequest
 	(*UnwrapDataKeyResponse)(nil),               // 26: coffer.auth.v1.UnwrapDataKeyResponse
+	(*VerifyOperatorRequest)(nil),               // 27: coffer.auth.v1.VerifyOperatorRequest
+	(*VerifyOperatorResponse)(nil),              // 28: coffer.auth.v1.VerifyOperatorResponse
 }
 var file_coffer_auth_v1_auth_proto_depIdxs = []int32{
 	4,  // 0: coffer.auth.v1.VerifySigV4Request.headers:type_name -> coffer.auth.v1.HTTPHeader
@@ -1938,33 +2067,36 @@ var file_coffer_auth_v1_auth_proto_depIdxs = []int32{
 	3,  // 10: coffer.auth.v1.CreateKeyResponse.key:type_name -> coffer.auth.v1.KeyInfo
 	3,  // 11: coffer.auth.v1.ListKeysResponse.keys:type_name -> coffer.auth.v1.KeyInfo
 	3,  // 12: coffer.auth.v1.DeleteKeyResponse.key:type_name -> coffer.auth.v1.KeyInfo
-	5,  // 13: coffer.auth.v1.AuthService.VerifySigV4:input_type -> coffer.auth.v1.VerifySigV4Request
-	7,  // 14: coffer.auth.v1.AuthService.AuthorizeAccount:input_type -> coffer.auth.v1.AuthorizeAccountRequest
-	9,  // 15: coffer.auth.v1.AuthService.VerifyToken:input_type -> coffer.auth.v1.VerifyTokenRequest
-	11, // 16: coffer.auth.v1.AuthService.CreateUploadToken:input_type -> coffer.auth.v1.CreateUploadTokenRequest
-	13, // 17: coffer.auth.v1.AuthService.CreateDownloadAuthorization:input_type -> coffer.auth.v1.CreateDownloadAuthorizationRequest
-	15, // 18: coffer.auth.v1.AuthService.Authorize:input_type -> coffer.auth.v1.AuthorizeRequest
-	17, // 19: coffer.auth.v1.AuthService.CreateKey:input_type -> coffer.auth.v1.CreateKeyRequest
-	19, // 20: coffer.auth.v1.AuthService.ListKeys:input_type -> coffer.auth.v1.ListKeysRequest
-	21, // 21: coffer.auth.v1.AuthService.DeleteKey:input_type -> coffer.auth.v1.DeleteKeyRequest
-	23, // 22: coffer.auth.v1.AuthService.GenerateDataKey:input_type -> coffer.auth.v1.GenerateDataKeyRequest
-	25, // 23: coffer.auth.v1.AuthService.UnwrapDataKey:input_type -> coffer.auth.v1.UnwrapDataKeyRequest
-	6,  // 24: coffer.auth.v1.AuthService.VerifySigV4:output_type -> coffer.auth.v1.VerifySigV4Response
-	8,  // 25: coffer.auth.v1.AuthService.AuthorizeAccount:output_type -> coffer.auth.v1.AuthorizeAccountResponse
-	10, // 26: coffer.auth.v1.AuthService.VerifyToken:output_type -> coffer.auth.v1.VerifyTokenResponse
-	12, // 27: coffer.auth.v1.AuthService.CreateUploadToken:output_type -> coffer.auth.v1.CreateUploadTokenResponse
-	14, // 28: coffer.auth.v1.AuthService.CreateDownloadAuthorization:output_type -> coffer.auth.v1.CreateDownloadAuthorizationResponse
-	16, // 29: coffer.auth.v1.AuthService.Authorize:output_type -> coffer.auth.v1.AuthorizeResponse
-	18, // 30: coffer.auth.v1.AuthService.CreateKey:output_type -> coffer.auth.v1.CreateKeyResponse
-	20, // 31: coffer.auth.v1.AuthService.ListKeys:output_type -> coffer.auth.v1.ListKeysResponse
-	22, // 32: coffer.auth.v1.AuthService.DeleteKey:output_type -> coffer.auth.v1.DeleteKeyResponse
-	24, // 33: coffer.auth.v1.AuthService.GenerateDataKey:output_type -> coffer.auth.v1.GenerateDataKeyResponse
-	26, // 34: coffer.auth.v1.AuthService.UnwrapDataKey:output_type -> coffer.auth.v1.UnwrapDataKeyResponse
-	24, // [24:35] is the sub-list for method output_type
-	13, // [13:24] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	1,  // 13: coffer.auth.v1.VerifyOperatorResponse.principal:type_name -> coffer.auth.v1.Principal
+	5,  // 14: coffer.auth.v1.AuthService.VerifySigV4:input_type -> coffer.auth.v1.VerifySigV4Request
+	7,  // 15: coffer.auth.v1.AuthService.AuthorizeAccount:input_type -> coffer.auth.v1.AuthorizeAccountRequest
+	9,  // 16: coffer.auth.v1.AuthService.VerifyToken:input_type -> coffer.auth.v1.VerifyTokenRequest
+	11, // 17: coffer.auth.v1.AuthService.CreateUploadToken:input_type -> coffer.auth.v1.CreateUploadTokenRequest
+	13, // 18: coffer.auth.v1.AuthService.CreateDownloadAuthorization:input_type -> coffer.auth.v1.CreateDownloadAuthorizationRequest
+	15, // 19: coffer.auth.v1.AuthService.Authorize:input_type -> coffer.auth.v1.AuthorizeRequest
+	17, // 20: coffer.auth.v1.AuthService.CreateKey:input_type -> coffer.auth.v1.CreateKeyRequest
+	19, // 21: coffer.auth.v1.AuthService.ListKeys:input_type -> coffer.auth.v1.ListKeysRequest
+	21, // 22: coffer.auth.v1.AuthService.DeleteKey:input_type -> coffer.auth.v1.DeleteKeyRequest
+	27, // 23: coffer.auth.v1.AuthService.VerifyOperator:input_type -> coffer.auth.v1.VerifyOperatorRequest
+	23, // 24: coffer.auth.v1.AuthService.GenerateDataKey:input_type -> coffer.auth.v1.GenerateDataKeyRequest
+	25, // 25: coffer.auth.v1.AuthService.UnwrapDataKey:input_type -> coffer.auth.v1.UnwrapDataKeyRequest
+	6,  // 26: coffer.auth.v1.AuthService.VerifySigV4:output_type -> coffer.auth.v1.VerifySigV4Response
+	8,  // 27: coffer.auth.v1.AuthService.AuthorizeAccount:output_type -> coffer.auth.v1.AuthorizeAccountResponse
+	10, // 28: coffer.auth.v1.AuthService.VerifyToken:output_type -> coffer.auth.v1.VerifyTokenResponse
+	12, // 29: coffer.auth.v1.AuthService.CreateUploadToken:output_type -> coffer.auth.v1.CreateUploadTokenResponse
+	14, // 30: coffer.auth.v1.AuthService.CreateDownloadAuthorization:output_type -> coffer.auth.v1.CreateDownloadAuthorizationResponse
+	16, // 31: coffer.auth.v1.AuthService.Authorize:output_type -> coffer.auth.v1.AuthorizeResponse
+	18, // 32: coffer.auth.v1.AuthService.CreateKey:output_type -> coffer.auth.v1.CreateKeyResponse
+	20, // 33: coffer.auth.v1.AuthService.ListKeys:output_type -> coffer.auth.v1.ListKeysResponse
+	22, // 34: coffer.auth.v1.AuthService.DeleteKey:output_type -> coffer.auth.v1.DeleteKeyResponse
+	28, // 35: coffer.auth.v1.AuthService.VerifyOperator:output_type -> coffer.auth.v1.VerifyOperatorResponse
+	24, // 36: coffer.auth.v1.AuthService.GenerateDataKey:output_type -> coffer.auth.v1.GenerateDataKeyResponse
+	26, // 37: coffer.auth.v1.AuthService.UnwrapDataKey:output_type -> coffer.auth.v1.UnwrapDataKeyResponse
+	26, // [26:38] is the sub-list for method output_type
+	14, // [14:26] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_coffer_auth_v1_auth_proto_init() }
@@ -1978,7 +2110,7 @@ func file_coffer_auth_v1_auth_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_coffer_auth_v1_auth_proto_rawDesc), len(file_coffer_auth_v1_auth_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   26,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
