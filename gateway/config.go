@@ -3,11 +3,13 @@ package gateway
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/coffer-project/coffer/gateway/authcache"
+	"github.com/coffer-project/coffer/gateway/objects"
 )
 
 // Config configures the gateway.
@@ -34,6 +36,10 @@ type Config struct {
 	// B2TestMode honours B2's X-Bz-Test-Mode header (simulated upload
 	// failures, token expiries and cap errors for client retry tests).
 	B2TestMode bool `yaml:"b2_test_mode"`
+	// InlineMaxSize is the largest single-part object (its stored size,
+	// sealed for SSE) kept in metadata instead of a blob (0: never); see
+	// gateway/objects/inline.go.
+	InlineMaxSize int64 `yaml:"inline_max_size"`
 }
 
 // RegisterFlags registers the gateway's flags under prefix and sets defaults.
@@ -49,6 +55,7 @@ func (c *Config) RegisterFlags(prefix string, fs *flag.FlagSet) {
 	fs.IntVar(&c.AuthCacheSize, prefix+"auth-cache-size", authcache.DefaultMaxEntries, "credentials (keys and B2 tokens) the gateway verifies without asking authd")
 	fs.StringVar(&c.PublicURL, prefix+"public-url", "", "base URL clients reach the gateway at, advertised by b2_authorize_account (default: each request's Host)")
 	fs.BoolVar(&c.B2TestMode, prefix+"b2-test-mode", false, "honour B2's X-Bz-Test-Mode header (simulated failures for client retry tests; never in production)")
+	fs.Int64Var(&c.InlineMaxSize, prefix+"inline-max-size", objects.DefaultInlineMax, "largest object (stored bytes) kept in metadata instead of a blob: one Raft commit per PUT, one metadata read per GET (0: never)")
 	fs.DurationVar(&c.AuthCacheMaxAge, prefix+"auth-cache-max-age", authcache.DefaultMaxAge, "longest a cached credential is used; key changes reach the cache at once through metadata's watch stream")
 }
 
@@ -68,6 +75,9 @@ func (c *Config) Validate() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
 			return errors.New("gateway: public-url must be an http(s) URL with a host and no path, e.g. https://b2.example.com")
 		}
+	}
+	if c.InlineMaxSize < 0 || c.InlineMaxSize > objects.MaxInlineSize {
+		return fmt.Errorf("gateway: inline-max-size must be between 0 and %d", objects.MaxInlineSize)
 	}
 	if c.MaxObjectSize <= 0 || c.MaxInflight <= 0 || c.MaxHeaderBytes < 4096 {
 		return errors.New("gateway: max-object-size and max-inflight must be positive, max-header-bytes at least 4096")
