@@ -33,6 +33,11 @@ type Config struct {
 	// s3ApiUrl and used in B2 upload URLs. Empty: taken from each
 	// request's Host, right whenever clients reach the gateway directly.
 	PublicURL string `yaml:"public_url"`
+	// TLSCert and TLSKey, when set, make the gateway serve HTTPS (and
+	// HTTP/2) with this certificate and key, read again whenever the files
+	// change. Empty: plain HTTP.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
 	// B2TestMode honours B2's X-Bz-Test-Mode header (simulated upload
 	// failures, token expiries and cap errors for client retry tests).
 	B2TestMode bool `yaml:"b2_test_mode"`
@@ -54,6 +59,8 @@ func (c *Config) RegisterFlags(prefix string, fs *flag.FlagSet) {
 	fs.DurationVar(&c.IdleTimeout, prefix+"idle-timeout", 120*time.Second, "keep-alive idle timeout")
 	fs.IntVar(&c.AuthCacheSize, prefix+"auth-cache-size", authcache.DefaultMaxEntries, "credentials (keys and B2 tokens) the gateway verifies without asking authd")
 	fs.StringVar(&c.PublicURL, prefix+"public-url", "", "base URL clients reach the gateway at, advertised by b2_authorize_account (default: each request's Host)")
+	fs.StringVar(&c.TLSCert, prefix+"tls-cert", "", "PEM certificate (chain) the gateway serves HTTPS with; reloaded when the file changes (`coffer cert dev` makes one for trying)")
+	fs.StringVar(&c.TLSKey, prefix+"tls-key", "", "PEM private key of --tls-cert; reloaded when the file changes")
 	fs.BoolVar(&c.B2TestMode, prefix+"b2-test-mode", false, "honour B2's X-Bz-Test-Mode header (simulated failures for client retry tests; never in production)")
 	fs.Int64Var(&c.InlineMaxSize, prefix+"inline-max-size", objects.DefaultInlineMax, "largest object (stored bytes) kept in metadata instead of a blob: one Raft commit per PUT, one metadata read per GET (0: never)")
 	fs.DurationVar(&c.AuthCacheMaxAge, prefix+"auth-cache-max-age", authcache.DefaultMaxAge, "longest a cached credential is used; key changes reach the cache at once through metadata's watch stream")
@@ -78,6 +85,9 @@ func (c *Config) Validate() error {
 	}
 	if c.InlineMaxSize < 0 || c.InlineMaxSize > objects.MaxInlineSize {
 		return fmt.Errorf("gateway: inline-max-size must be between 0 and %d", objects.MaxInlineSize)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("gateway: tls-cert and tls-key go together")
 	}
 	if c.MaxObjectSize <= 0 || c.MaxInflight <= 0 || c.MaxHeaderBytes < 4096 {
 		return errors.New("gateway: max-object-size and max-inflight must be positive, max-header-bytes at least 4096")
