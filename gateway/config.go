@@ -34,7 +34,26 @@ type Config struct {
 	// B2TestMode honours B2's X-Bz-Test-Mode header (simulated upload
 	// failures, token expiries and cap errors for client retry tests).
 	B2TestMode bool `yaml:"b2_test_mode"`
+	// B2RecommendedPartSize is the part size b2_authorize_account
+	// advertises; clients (the console too) upload larger files as large
+	// files in parts of this size.
+	B2RecommendedPartSize int64 `yaml:"b2_recommended_part_size"`
+	// ConsoleAddr is the web console's listen address (gateway/console);
+	// empty turns the console off. When the default address is taken the
+	// gateway runs without a console and says so; any other address must
+	// bind.
+	ConsoleAddr string `yaml:"console_addr"`
 }
+
+// DefaultConsoleAddr is the console's default listen address, next to the
+// gateway's default 127.0.0.1:9000.
+const DefaultConsoleAddr = "127.0.0.1:9001"
+
+// Part sizes B2 allows (spec/b2-native.md §9).
+const (
+	minPartSize = 5_000_000
+	maxPartSize = 5_000_000_000
+)
 
 // RegisterFlags registers the gateway's flags under prefix and sets defaults.
 func (c *Config) RegisterFlags(prefix string, fs *flag.FlagSet) {
@@ -49,6 +68,8 @@ func (c *Config) RegisterFlags(prefix string, fs *flag.FlagSet) {
 	fs.IntVar(&c.AuthCacheSize, prefix+"auth-cache-size", authcache.DefaultMaxEntries, "credentials (keys and B2 tokens) the gateway verifies without asking authd")
 	fs.StringVar(&c.PublicURL, prefix+"public-url", "", "base URL clients reach the gateway at, advertised by b2_authorize_account (default: each request's Host)")
 	fs.BoolVar(&c.B2TestMode, prefix+"b2-test-mode", false, "honour B2's X-Bz-Test-Mode header (simulated failures for client retry tests; never in production)")
+	fs.Int64Var(&c.B2RecommendedPartSize, prefix+"b2-recommended-part-size", 100_000_000, "part size b2_authorize_account recommends (5000000 to 5000000000 bytes); larger files are uploaded as large files")
+	fs.StringVar(&c.ConsoleAddr, prefix+"console-addr", DefaultConsoleAddr, "web console listen address (empty: no console); it also serves the B2 API for the browser")
 	fs.DurationVar(&c.AuthCacheMaxAge, prefix+"auth-cache-max-age", authcache.DefaultMaxAge, "longest a cached credential is used; key changes reach the cache at once through metadata's watch stream")
 }
 
@@ -68,6 +89,9 @@ func (c *Config) Validate() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
 			return errors.New("gateway: public-url must be an http(s) URL with a host and no path, e.g. https://b2.example.com")
 		}
+	}
+	if c.B2RecommendedPartSize < minPartSize || c.B2RecommendedPartSize > maxPartSize {
+		return errors.New("gateway: b2-recommended-part-size must be from 5000000 to 5000000000 bytes")
 	}
 	if c.MaxObjectSize <= 0 || c.MaxInflight <= 0 || c.MaxHeaderBytes < 4096 {
 		return errors.New("gateway: max-object-size and max-inflight must be positive, max-header-bytes at least 4096")

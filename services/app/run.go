@@ -88,6 +88,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "coffer %s serving S3 at http://%s (region %s), data in %s\n", version(), addr, cfg.Gateway.Region, cfg.DataDir)
 		fmt.Fprintf(stdout, "  try: aws --endpoint-url http://%s s3 mb s3://my-first-bucket\n", addr)
 	}
+	if addr := p.ConsoleAddr(); addr != "" {
+		fmt.Fprintf(stdout, "  web console at http://%s (sign in with an application key)\n", addr)
+	}
 	if a := p.AdminAddr(); a != "" {
 		fmt.Fprintf(stdout, "  health and metrics at http://%s/readyz and /metrics\n", a)
 	}

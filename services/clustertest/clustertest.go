@@ -29,9 +29,11 @@ type Cluster struct {
 	t        testing.TB
 	Dir      string
 	Endpoint string // http://127.0.0.1:port
-	Process  *app.Process
-	extra    []string
-	stopped  bool
+	// Console is the web console's origin, http://127.0.0.1:port.
+	Console string
+	Process *app.Process
+	extra   []string
+	stopped bool
 }
 
 // Start starts all roles on a fresh temp directory. extraArgs are appended to
@@ -52,6 +54,7 @@ func Args(dir string) []string {
 		"--grpc-addr", "127.0.0.1:0",
 		"--admin-addr", "127.0.0.1:0",
 		"--http-addr", "127.0.0.1:0",
+		"--console-addr", "127.0.0.1:0",
 		"--metadata.raft-addr", "127.0.0.1:0",
 		"--authd.bootstrap-key-id", AccessKeyID,
 		"--authd.bootstrap-secret", SecretKey,
@@ -77,6 +80,10 @@ func (c *Cluster) start() {
 		c.t.Fatalf("clustertest: start: %v", err)
 	}
 	c.Process, c.Endpoint, c.stopped = p, "http://"+p.HTTPAddr(), false
+	c.Console = ""
+	if a := p.ConsoleAddr(); a != "" {
+		c.Console = "http://" + a
+	}
 }
 
 // Stop stops every role gracefully. It is idempotent.

@@ -1,0 +1,67 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+
+	"github.com/coffer-project/coffer/gateway/console"
+)
+
+// The web console's listener (gateway/console): a second origin served by
+// the gateway role, whose B2 calls go to the very handler the gateway port
+// uses, under the same in-flight limit.
+
+// listenConsole binds the console address, if any. The default address is
+// a convenience: when it is taken (another coffer, a test, a bench) the
+// gateway runs without a console and logs why, rather than failing to
+// start; an address the operator chose must bind.
+func listenConsole(cfg Config, log *slog.Logger) (net.Listener, error) {
+	if cfg.ConsoleAddr == "" {
+		return nil, nil
+	}
+	lis, err := net.Listen("tcp", cfg.ConsoleAddr)
+	if err == nil {
+		return lis, nil
+	}
+	if cfg.ConsoleAddr == DefaultConsoleAddr {
+		if log == nil {
+			log = slog.Default()
+		}
+		log.Warn("web console off: its default address is not free (set --console-addr)", "addr", cfg.ConsoleAddr, "err", err)
+		return nil, nil
+	}
+	return nil, fmt.Errorf("gateway: console listen: %w", err)
+}
+
+// ConsoleAddr is the console's bound address, or "" when it is off.
+func (s *Server) ConsoleAddr() string {
+	if s.consoleLis == nil {
+		return ""
+	}
+	return s.consoleLis.Addr().String()
+}
+
+// startConsole serves the console with the gateway's B2 front-end.
+func (s *Server) startConsole(b2front http.Handler) {
+	if s.consoleLis == nil {
+		return
+	}
+	_, port, _ := net.SplitHostPort(s.lis.Addr().String())
+	h := console.New(console.Config{PublicURL: s.cfg.PublicURL, GatewayPort: port},
+		console.Deps{B2: b2front, Creds: s.creds, Cluster: s.deps.Cluster, Log: s.deps.Log})
+	s.consoleHTTP = &http.Server{
+		Handler:           s.limit(h),
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.deps.Log.Handler(), slog.LevelDebug),
+	}
+	go func() {
+		if err := s.consoleHTTP.Serve(s.consoleLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.deps.Log.Error("console HTTP server stopped", "err", err)
+		}
+	}()
+}
