@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/coffer-project/coffer/gateway/browsertest"
 	"github.com/coffer-project/coffer/gateway/conformance"
@@ -147,10 +148,19 @@ func eval[T any](p *tab, js string) T {
 // kind "button" (a button or link by its text or accessible name),
 // "control" (a field by its label), "choice" (a radio or checkbox by its
 // label), "css".
-const finder = `(kind, text) => {
+const finder = `(kind, text, scope) => {
   const norm = (s) => (s || '').replace(/\s+/g, ' ').trim();
   const dialogs = [...document.querySelectorAll('dialog[open]')];
-  const root = dialogs.length ? dialogs[dialogs.length - 1] : document;
+  let root = dialogs.length ? dialogs[dialogs.length - 1] : document;
+  if (scope) root = root.querySelector(scope);
+  if (!root) return '';
+  // "Legend / Label" picks a choice inside the fieldset with that legend.
+  if (kind === 'choice' && text.includes(' / ')) {
+    const [legend, label] = text.split(' / ');
+    root = [...root.querySelectorAll('fieldset')].find((f) => norm((f.querySelector('legend') || {}).textContent) === legend);
+    if (!root) return '';
+    text = label;
+  }
   const visible = (e) => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length);
   let found = null;
   if (kind === 'button') {
@@ -179,10 +189,17 @@ const finder = `(kind, text) => {
 // find waits for an element (see finder) and returns its selector.
 func (p *tab) find(kind, text string) chromedp.CSS {
 	p.t.Helper()
+	return p.findIn("", kind, text)
+}
+
+// findIn is find within the element matching scope (CSS), in the open
+// dialog if there is one.
+func (p *tab) findIn(scope, kind, text string) chromedp.CSS {
+	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
 	defer cancel()
 	sel, err := chromedp.Run(ctx, chromedp.PollFunction[string](finder,
-		chromedp.WithPollingArgs(kind, text), chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
+		chromedp.WithPollingArgs(kind, text, scope), chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
 	if err != nil {
 		p.fail("no %s %q on the page: %v", kind, text, err)
 	}
@@ -192,7 +209,13 @@ func (p *tab) find(kind, text string) chromedp.CSS {
 // has reports at once whether an element is on the page.
 func (p *tab) has(kind, text string) bool {
 	p.t.Helper()
-	args := fmt.Sprintf("(%s)(%q, %q)", finder, kind, text)
+	return p.hasIn("", kind, text)
+}
+
+// hasIn is has within scope.
+func (p *tab) hasIn(scope, kind, text string) bool {
+	p.t.Helper()
+	args := fmt.Sprintf("(%s)(%q, %q, %q)", finder, kind, text, scope)
 	return eval[string](p, args) != ""
 }
 
@@ -202,11 +225,27 @@ func (p *tab) click(text string) {
 	p.do(chromedp.Click(p.find("button", text)))
 }
 
+// clickIn clicks a button or link by its text within scope.
+func (p *tab) clickIn(scope, text string) {
+	p.t.Helper()
+	p.do(chromedp.Click(p.findIn(scope, "button", text)))
+}
+
 // fill types into the field labelled label, replacing what it holds.
 func (p *tab) fill(label, value string) {
 	p.t.Helper()
-	sel := p.find("control", label)
-	p.do(chromedp.Clear(sel), chromedp.SendKeys(sel, value))
+	p.fillIn("", label, value)
+}
+
+// fillIn is fill within scope.
+func (p *tab) fillIn(scope, label, value string) {
+	p.t.Helper()
+	sel := p.findIn(scope, "control", label)
+	// As a user does: select what is there, delete it, type.
+	p.do(chromedp.Focus(sel), chromedp.KeyEvent("a", chromedp.KeyModifiers(chromedp.ModifierCtrl)), chromedp.KeyEvent(kb.Delete))
+	if value != "" {
+		p.do(chromedp.SendKeys(sel, value))
+	}
 }
 
 // choose clicks the radio button or checkbox labelled label.
@@ -286,3 +325,11 @@ func call[P, R any](p *tab, cmd cdp.Command[P, R], params P) R {
 }
 
 var _ = page.CaptureScreenshot
+
+// chromedpSelect picks an option of a select by its value, with the
+// keyboard as a user can (focus, then type the option's first letters).
+func chromedpSelect(p *tab, css, value string) chromedp.Action[chromedp.Void] {
+	p.t.Helper()
+	sel := p.find("css", css)
+	return chromedp.Steps(chromedp.Focus(sel), chromedp.KeyEvent(value))
+}

@@ -71,10 +71,12 @@ function buildFrame() {
     nav.classList.toggle('open', open);
   });
   nav.addEventListener('click', (e) => {
-    if (e.target.closest('a')) {
-      menu.setAttribute('aria-expanded', 'false');
-      nav.classList.remove('open');
-    }
+    const a = e.target.closest('a');
+    if (!a) return;
+    menu.setAttribute('aria-expanded', 'false');
+    nav.classList.remove('open');
+    // The page already shown: a click on its link reloads it.
+    if (a.getAttribute('href') === location.hash) route();
   });
   const header = h('header', { class: 'top' },
     h('a', { class: 'brand', href: '#/buckets' }, h('img', { src: document.querySelector('link[rel=icon]').href, alt: '' }), 'coffer'),

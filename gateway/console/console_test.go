@@ -1,0 +1,18 @@
+package console_test
+
+import (
+	"testing"
+)
+
+// TestConsole walks the console through the B2 quick start (issue 12's
+// items 1–10) and its quality bar, one subtest per item, on one server and
+// one Chromium.
+func TestConsole(t *testing.T) {
+	e := newEnv(t)
+	t.Run("Serving", func(t *testing.T) { testServing(t, e) })
+	t.Run("SignIn", func(t *testing.T) { testSignIn(t, e) })
+	t.Run("Buckets", func(t *testing.T) { testBuckets(t, e) })
+	t.Run("Lifecycle", func(t *testing.T) { testLifecycle(t, e) })
+	t.Run("CORS", func(t *testing.T) { testCORS(t, e) })
+	t.Run("ObjectLock", func(t *testing.T) { testObjectLock(t, e) })
+}
