@@ -114,7 +114,7 @@ func testCORS(t *testing.T, e *env) {
 	p.dialogClosed()
 	want([]rule{{"corsRuleName": "downloadFromAnyOrigin", "allowedOrigins": []string{"*"},
 		"allowedOperations": []string{"b2_download_file_by_id", "b2_download_file_by_name", "s3_get", "s3_head"},
-		"allowedHeaders": []string{"*"}, "exposeHeaders": []string{}, "maxAgeSeconds": 3600}})
+		"allowedHeaders":    []string{"*"}, "exposeHeaders": []string{}, "maxAgeSeconds": 3600}})
 	p.waitText(card, "Shared with every origin (B2 Native and S3 Compatible APIs)")
 
 	open()

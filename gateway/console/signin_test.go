@@ -67,7 +67,10 @@ func testServing(t *testing.T, e *env) {
 	}
 	// The cluster status wants an account token.
 	r, body := get("/api/cluster")
-	var ae struct{ Status int; Code string }
+	var ae struct {
+		Status int
+		Code   string
+	}
 	_ = json.Unmarshal([]byte(body), &ae)
 	if r.StatusCode != 401 || ae.Code != "bad_auth_token" {
 		t.Errorf("cluster without a token: %d %s", r.StatusCode, body)
@@ -84,7 +87,7 @@ func testServing(t *testing.T, e *env) {
 		APIInfo   struct {
 			StorageAPI struct {
 				APIURL, DownloadURL, S3APIURL string
-				RecommendedPartSize         int64
+				RecommendedPartSize           int64
 			} `json:"storageApi"`
 		} `json:"apiInfo"`
 	}
