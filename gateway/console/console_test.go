@@ -15,4 +15,5 @@ func TestConsole(t *testing.T) {
 	t.Run("Lifecycle", func(t *testing.T) { testLifecycle(t, e) })
 	t.Run("CORS", func(t *testing.T) { testCORS(t, e) })
 	t.Run("ObjectLock", func(t *testing.T) { testObjectLock(t, e) })
+	t.Run("Upload", func(t *testing.T) { testUpload(t, e) })
 }
