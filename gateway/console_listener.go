@@ -12,7 +12,8 @@ import (
 
 // The web console's listener (gateway/console): a second origin served by
 // the gateway role, whose B2 calls go to the very handler the gateway port
-// uses, under the same in-flight limit.
+// uses — the B2 front-end in the gateway's request shell, so under the same
+// slots, logging and recovery.
 
 // listenConsole binds the console address, if any. The default address is
 // a convenience: when it is taken (another coffer, a test, a bench) the
@@ -44,7 +45,8 @@ func (s *Server) ConsoleAddr() string {
 	return s.consoleLis.Addr().String()
 }
 
-// startConsole serves the console with the gateway's B2 front-end.
+// startConsole serves the console with the gateway's B2 front-end (as
+// wrapped by the request shell).
 func (s *Server) startConsole(b2front http.Handler) {
 	if s.consoleLis == nil {
 		return
@@ -53,7 +55,7 @@ func (s *Server) startConsole(b2front http.Handler) {
 	h := console.New(console.Config{PublicURL: s.cfg.PublicURL, GatewayPort: port},
 		console.Deps{B2: b2front, Creds: s.creds, Cluster: s.deps.Cluster, Log: s.deps.Log})
 	s.consoleHTTP = &http.Server{
-		Handler:           s.limit(h),
+		Handler:           h,
 		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,

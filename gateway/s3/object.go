@@ -101,8 +101,9 @@ func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, c *call) err
 	if sc := r.Header.Get("x-amz-storage-class"); sc != "" && sc != "STANDARD" {
 		return errs.E(errs.InvalidStorageClass, op, nil)
 	}
-	if r.Header.Get("x-amz-tagging") != "" {
-		return errs.Errorf(errs.Unimplemented, op, "Object tagging is not supported.")
+	tags, err := parseTaggingHeader(r.Header.Get("x-amz-tagging"))
+	if err != nil {
+		return err
 	}
 	if acl := r.Header.Get("x-amz-acl"); acl != "" && acl != bucketACL(c.bucket) {
 		return errs.Errorf(errs.PermissionDenied, op, "Object ACLs must equal the bucket's ACL (%s).", bucketACL(c.bucket))
@@ -140,7 +141,7 @@ func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, c *call) err
 	v, err := h.objects.Put(r.Context(), objects.PutInput{
 		Bucket: c.bucket, Key: c.req.Key, Body: body, Expect: expect,
 		ContentType: ct, Info: info, Precondition: precond,
-		Encryption: sse, CustomerKey: key, Retention: retention, LegalHold: hold,
+		Encryption: sse, CustomerKey: key, Retention: retention, LegalHold: hold, Tags: tags,
 	})
 	if err != nil {
 		return err
@@ -192,8 +193,8 @@ func (h *Handler) getObject(w http.ResponseWriter, r *http.Request, c *call) err
 	switch v.GetAction() {
 	case metadatav1.VersionAction_VERSION_ACTION_HIDE:
 		// GET of a delete marker by id: 405 with the marker's headers.
-		w.Header().Set("Last-Modified", httpTime(v.GetCreateTimeUnixNanos()))
-		return errs.E(errs.MethodNotAllowed, op, nil).WithDetail("delete_marker", "true").WithDetail("version_id", v.GetVersionId())
+		return errs.E(errs.MethodNotAllowed, op, nil).WithDetail("delete_marker", "true").WithDetail("version_id", v.GetVersionId()).
+			WithDetail("last_modified", httpTime(v.GetCreateTimeUnixNanos()))
 	case metadatav1.VersionAction_VERSION_ACTION_UPLOAD:
 	default:
 		return errs.E(errs.VersionNotFound, op, nil).WithKey(c.req.Key)

@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"strings"
 
+	"github.com/coffer-project/coffer/services/admin"
 	"github.com/coffer-project/coffer/services/discovery"
 )
 
@@ -12,40 +14,53 @@ import (
 // process's, at the addresses it was given or bound.
 func (p *Process) clusterStatus(ctx context.Context) (any, error) {
 	dc := p.cfg.Discovery
-	q := clusterQuery{etcd: dc.EtcdEndpoints, prefix: dc.EtcdPrefix, meta: firstOf(dc.MetadataAddrs), blobs: dc.BlobstoreAddrs}
+	q := admin.ClusterQuery{Etcd: dc.EtcdEndpoints, EtcdPrefix: dc.EtcdPrefix, Metadata: first(dc.MetadataAddrs), Blobstore: dc.BlobstoreAddrs}
 	if !dc.UsesEtcd() {
-		if q.meta == "" {
-			q.meta = p.rt.GRPCAddr()
+		if q.Metadata == "" {
+			q.Metadata = p.rt.GRPCAddr()
 		}
-		if q.blobs == "" {
-			q.blobs = p.rt.GRPCAddr()
+		if q.Blobstore == "" {
+			q.Blobstore = p.rt.GRPCAddr()
 		}
 	}
-	rep := gatherCluster(ctx, q)
-	if !dc.UsesEtcd() {
-		static := map[string]string{
-			discovery.Metadata: dc.MetadataAddrs, discovery.Blobstore: dc.BlobstoreAddrs,
-			discovery.Authd: dc.AuthdAddrs, discovery.Corsd: dc.CorsdAddrs,
+	rep := admin.GatherCluster(ctx, q)
+	if dc.UsesEtcd() {
+		return rep, nil
+	}
+	// Static addresses (empty: this process) stand for the registrations.
+	static := map[string]string{
+		discovery.Metadata: dc.MetadataAddrs, discovery.Blobstore: dc.BlobstoreAddrs,
+		discovery.Authd: dc.AuthdAddrs, discovery.Corsd: dc.CorsdAddrs,
+	}
+	for _, role := range discovery.Roles {
+		addrs := list(static[role])
+		if len(addrs) == 0 && (role != discovery.Gateway || p.gateway != nil) {
+			addrs = []string{p.rt.GRPCAddr()}
 		}
-		for _, role := range discovery.Roles {
-			addrs := splitList(static[role])
-			if len(addrs) == 0 && (role != discovery.Gateway || p.gateway != nil) {
-				addrs = []string{p.rt.GRPCAddr()}
+		for _, a := range addrs {
+			in := discovery.Instance{Role: role, Addr: a, Version: version()}
+			if role == discovery.Gateway {
+				in.HTTP = p.HTTPAddr()
 			}
-			for _, a := range addrs {
-				in := discovery.Instance{Role: role, Addr: a, Version: version()}
-				if role == discovery.Gateway {
-					in.HTTP = p.HTTPAddr()
-				}
-				rep.Roles[role] = append(rep.Roles[role], in)
-			}
+			rep.Roles[role] = append(rep.Roles[role], in)
 		}
 	}
 	return rep, nil
 }
 
-func firstOf(list string) string {
-	if l := splitList(list); len(l) > 0 {
+// list splits a comma-separated address list.
+func list(s string) []string {
+	var out []string
+	for _, a := range strings.Split(s, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func first(s string) string {
+	if l := list(s); len(l) > 0 {
 		return l[0]
 	}
 	return ""
