@@ -16,4 +16,10 @@ func TestConsole(t *testing.T) {
 	t.Run("CORS", func(t *testing.T) { testCORS(t, e) })
 	t.Run("ObjectLock", func(t *testing.T) { testObjectLock(t, e) })
 	t.Run("Upload", func(t *testing.T) { testUpload(t, e) })
+	t.Run("Browse", func(t *testing.T) { testBrowse(t, e) })
+	t.Run("FileDetails", func(t *testing.T) { testFileDetails(t, e) })
+	t.Run("Keys", func(t *testing.T) { testKeys(t, e) })
+	t.Run("Cluster", func(t *testing.T) { testCluster(t, e) })
+	t.Run("Restricted", func(t *testing.T) { testRestricted(t, e) })
+	t.Run("Quality", func(t *testing.T) { testQuality(t, e) })
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -243,7 +244,13 @@ func (p *tab) fillIn(scope, label, value string) {
 	sel := p.findIn(scope, "control", label)
 	// As a user does: select what is there, delete it, type.
 	p.do(chromedp.Focus(sel), chromedp.KeyEvent("a", chromedp.KeyModifiers(chromedp.ModifierCtrl)), chromedp.KeyEvent(kb.Delete))
-	if value != "" {
+	switch {
+	case value == "":
+	case len(value) > 40:
+		// Long text arrives as a paste does: one insertion, not one key
+		// event per character (hundreds of round trips on a busy machine).
+		call(p, input.InsertText, input.InsertTextParams{Text: value})
+	default:
 		p.do(chromedp.SendKeys(sel, value))
 	}
 }

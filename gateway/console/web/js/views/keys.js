@@ -14,8 +14,14 @@ import { date, duration } from '../format.js';
 const READ = ['listBuckets', 'readBuckets', 'listFiles', 'readFiles', 'shareFiles', 'readBucketEncryption',
   'readBucketRetentions', 'readBucketReplications', 'readFileRetentions', 'readFileLegalHolds'];
 const WRITE = ['listBuckets', 'writeFiles', 'deleteFiles', 'writeFileRetentions', 'writeFileLegalHolds'];
-// Bucket administration, for keys not restricted to one bucket.
+// Bucket administration (what a bucket-restricted key may hold of it
+// stays: encryption, retention defaults, governance bypass).
 const BUCKETS = ['writeBuckets', 'deleteBuckets', 'writeBucketEncryption', 'writeBucketRetentions', 'bypassGovernance'];
+
+// ACCOUNT_LEVEL are the capabilities a key restricted to buckets cannot
+// hold (the server refuses them, as B2 does).
+const ACCOUNT_LEVEL = new Set(['listKeys', 'writeKeys', 'deleteKeys', 'writeBuckets', 'deleteBuckets',
+  'readBucketReplications', 'writeBucketReplications']);
 
 // capabilitiesFor is what a new key gets.
 export function capabilitiesFor(access, allBuckets, listAllNames) {
@@ -23,9 +29,10 @@ export function capabilitiesFor(access, allBuckets, listAllNames) {
   switch (access) {
     case 'read': caps = [...READ]; break;
     case 'write': caps = [...WRITE]; break;
-    default: caps = [...READ, ...WRITE, ...(allBuckets ? BUCKETS : [])];
+    default: caps = [...READ, ...WRITE, ...BUCKETS];
   }
   if (listAllNames) caps.push('listAllBucketNames');
+  if (!allBuckets) caps = caps.filter((c) => !ACCOUNT_LEVEL.has(c));
   return [...new Set(caps)];
 }
 
