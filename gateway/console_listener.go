@@ -45,6 +45,18 @@ func (s *Server) ConsoleAddr() string {
 	return s.consoleLis.Addr().String()
 }
 
+// ConsoleURL is the console's base URL (https:// with the gateway's TLS),
+// or "" when it is off.
+func (s *Server) ConsoleURL() string {
+	if s.consoleLis == nil {
+		return ""
+	}
+	if s.tls != nil {
+		return "https://" + s.ConsoleAddr()
+	}
+	return "http://" + s.ConsoleAddr()
+}
+
 // startConsole serves the console with the gateway's B2 front-end (as
 // wrapped by the request shell).
 func (s *Server) startConsole(b2front http.Handler) {
@@ -60,9 +72,16 @@ func (s *Server) startConsole(b2front http.Handler) {
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.deps.Log.Handler(), slog.LevelDebug),
+		// The gateway's edge TLS: a console reached over https keeps the
+		// session token off the wire as the API does.
+		TLSConfig: s.tls,
 	}
 	go func() {
-		if err := s.consoleHTTP.Serve(s.consoleLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serve := func() error { return s.consoleHTTP.Serve(s.consoleLis) }
+		if s.tls != nil {
+			serve = func() error { return s.consoleHTTP.ServeTLS(s.consoleLis, "", "") }
+		}
+		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.deps.Log.Error("console HTTP server stopped", "err", err)
 		}
 	}()

@@ -174,6 +174,7 @@ func (l *Layer) Put(ctx context.Context, in PutInput) (*metadatav1.ObjectVersion
 // ciphertext. PartNumber is left 0.
 func (l *Layer) PutSegment(ctx context.Context, body io.Reader, expect Expect, enc Encryption) (*metadatav1.Segment, Digests, error) {
 	d := NewReader(body, expect, l.MaxObjectSize)
+	defer d.Close()
 	blobID := NewBlobID()
 	var src io.Reader = d
 	size := expect.Size
@@ -186,7 +187,10 @@ func (l *Layer) PutSegment(ctx context.Context, body io.Reader, expect Expect, e
 		if enc.Mode == metadatav1.EncryptionMode_ENCRYPTION_MODE_SSE_C {
 			sealer.hash = md5.New()
 		}
-		src, size = sealer, SealedSize(expect.Size)
+		src, size = sealer, -1
+		if expect.Size >= 0 {
+			size = SealedSize(expect.Size)
+		}
 	}
 	placement, err := l.blobs.Put(ctx, blobID, src, size)
 	if err != nil {

@@ -252,6 +252,24 @@ func (p *Process) ConsoleAddr() string {
 	return p.gateway.ConsoleAddr()
 }
 
+// ConsoleURL is the web console's base URL (https:// when the gateway
+// serves TLS), or "" when this process serves none.
+func (p *Process) ConsoleURL() string {
+	if p.gateway == nil {
+		return ""
+	}
+	return p.gateway.ConsoleURL()
+}
+
+// HTTPURL is the gateway's base URL (https:// when it serves TLS), or ""
+// without a gateway.
+func (p *Process) HTTPURL() string {
+	if p.gateway == nil {
+		return ""
+	}
+	return p.gateway.URL()
+}
+
 // GRPCAddr is the bound gRPC address.
 func (p *Process) GRPCAddr() string { return p.rt.GRPCAddr() }
 

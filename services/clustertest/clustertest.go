@@ -28,8 +28,8 @@ const (
 type Cluster struct {
 	t        testing.TB
 	Dir      string
-	Endpoint string // http://127.0.0.1:port
-	// Console is the web console's origin, http://127.0.0.1:port.
+	Endpoint string // http://127.0.0.1:port (https:// with --tls-cert)
+	// Console is the web console's origin, like Endpoint.
 	Console string
 	Process *app.Process
 	extra   []string
@@ -79,11 +79,7 @@ func (c *Cluster) start() {
 	if err != nil {
 		c.t.Fatalf("clustertest: start: %v", err)
 	}
-	c.Process, c.Endpoint, c.stopped = p, "http://"+p.HTTPAddr(), false
-	c.Console = ""
-	if a := p.ConsoleAddr(); a != "" {
-		c.Console = "http://" + a
-	}
+	c.Process, c.Endpoint, c.Console, c.stopped = p, p.HTTPURL(), p.ConsoleURL(), false
 }
 
 // Stop stops every role gracefully. It is idempotent.
