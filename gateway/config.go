@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,6 +49,11 @@ type Config struct {
 	// gateway runs without a console and says so; any other address must
 	// bind.
 	ConsoleAddr string `yaml:"console_addr"`
+	// ConsoleGatewayPort is the gateway's port as the console's users
+	// reach it, for the URLs the console shows (Endpoint, Friendly URL...)
+	// when there is no PublicURL: behind a port mapping (docker's -p) the
+	// listener's own port is not the one users see. Empty: the listener's.
+	ConsoleGatewayPort string `yaml:"console_gateway_port"`
 }
 
 // DefaultConsoleAddr is the console's default listen address, next to the
@@ -77,6 +83,7 @@ func (c *Config) RegisterFlags(prefix string, fs *flag.FlagSet) {
 	fs.BoolVar(&c.B2TestMode, prefix+"b2-test-mode", false, "honour B2's X-Bz-Test-Mode header (simulated failures for client retry tests; never in production)")
 	fs.Int64Var(&c.B2RecommendedPartSize, prefix+"b2-recommended-part-size", 100_000_000, "part size b2_authorize_account recommends (5000000 to 5000000000 bytes); larger files are uploaded as large files")
 	fs.StringVar(&c.ConsoleAddr, prefix+"console-addr", DefaultConsoleAddr, "web console listen address (empty: no console); it also serves the B2 API for the browser")
+	fs.StringVar(&c.ConsoleGatewayPort, prefix+"console-gateway-port", "", "the gateway's port as console users reach it (behind a port mapping), for the URLs the console shows; default: --public-url, else the gateway listener's port")
 	fs.DurationVar(&c.AuthCacheMaxAge, prefix+"auth-cache-max-age", authcache.DefaultMaxAge, "longest a cached credential is used; key changes reach the cache at once through metadata's watch stream")
 }
 
@@ -99,6 +106,11 @@ func (c *Config) Validate() error {
 	}
 	if c.B2RecommendedPartSize < minPartSize || c.B2RecommendedPartSize > maxPartSize {
 		return errors.New("gateway: b2-recommended-part-size must be from 5000000 to 5000000000 bytes")
+	}
+	if p := c.ConsoleGatewayPort; p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return errors.New("gateway: console-gateway-port must be a port number")
+		}
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("gateway: tls-cert and tls-key go together")

@@ -64,6 +64,9 @@ func (s *Server) startConsole(b2front http.Handler) {
 		return
 	}
 	_, port, _ := net.SplitHostPort(s.lis.Addr().String())
+	if s.cfg.ConsoleGatewayPort != "" {
+		port = s.cfg.ConsoleGatewayPort
+	}
 	h := console.New(console.Config{PublicURL: s.cfg.PublicURL, GatewayPort: port},
 		console.Deps{B2: b2front, Creds: s.creds, Cluster: s.deps.Cluster, Log: s.deps.Log})
 	s.consoleHTTP = &http.Server{
