@@ -5,6 +5,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"hash"
 	"io"
@@ -26,13 +27,21 @@ func newGCM(key []byte) cipher.AEAD {
 	return aead
 }
 
-// newSealer prepares the encryption of one blob: a fresh salt, and for
-// SSE-B2 a fresh data key from authd bound to the blob id.
+// keyContext is what an SSE-B2 data key is bound to: the blob id, or for
+// inline bytes (blobID "", no blob) the salt in their header, which is as
+// unique as a blob id and travels with the bytes.
+func keyContext(blobID string, salt []byte) string {
+	if blobID != "" {
+		return blobID
+	}
+	return "inline-" + hex.EncodeToString(salt)
+}
+
+// newSealer prepares the encryption of one blob (or of inline bytes, with
+// blobID ""): a fresh salt, and for SSE-B2 a fresh data key from authd
+// bound to the blob id (keyContext).
 func (l *Layer) newSealer(ctx context.Context, blobID string, e Encryption, src io.Reader, size int64) (*sealReader, error) {
 	const op = "objects.seal"
-	if size < 0 {
-		return nil, errs.E(errs.MissingContentLength, op, nil)
-	}
 	h := sealHeader{mode: e.Mode}
 	if _, err := rand.Read(h.salt[:]); err != nil {
 		return nil, errs.E(errs.Internal, op, err)
@@ -42,7 +51,7 @@ func (l *Layer) newSealer(ctx context.Context, blobID string, e Encryption, src 
 		if l.dataKeys == nil {
 			return nil, errs.Errorf(errs.Unimplemented, op, "Server-side encryption is not configured on this gateway.")
 		}
-		dk, err := l.dataKeys.GenerateDataKey(ctx, &authv1.GenerateDataKeyRequest{Context: blobID})
+		dk, err := l.dataKeys.GenerateDataKey(ctx, &authv1.GenerateDataKeyRequest{Context: keyContext(blobID, h.salt[:])})
 		if err != nil {
 			return nil, err
 		}
@@ -52,24 +61,31 @@ func (l *Layer) newSealer(ctx context.Context, blobID string, e Encryption, src 
 		h.kekVersion, h.wrapped, root = dk.GetKekVersion(), dk.GetWrappedKey(), dk.GetDataKey()
 	}
 	header := h.marshal()
-	return &sealReader{
+	sr := &sealReader{
 		src: src, aead: newGCM(blobKey(e.Mode, root, h.salt[:])), header: header, out: header,
 		size: size, n: packages(size), in: make([]byte, SealPackageSize),
-	}, nil
+	}
+	if size < 0 {
+		sr.n = -1 // known when the source ends (fillUnknown)
+	}
+	return sr, nil
 }
 
-// sealReader turns a plaintext stream of a known size into an encrypted
-// blob: header, then sealed packages. It reads its source to EOF before it
-// seals the last package, so the digest reader underneath has verified
-// every digest before the blob can be complete; a verification error is
-// returned instead of the last package.
+// sealReader turns a plaintext stream into an encrypted blob: header, then
+// sealed packages. It reads its source to EOF before it seals the last
+// package, so the digest reader underneath has verified every digest
+// before the blob can be complete; a verification error is returned
+// instead of the last package. The size may be unknown (-1: a browser
+// form's file, a chunked body): the reader then looks one byte ahead to
+// learn which package is the last, whose nonce says so.
 type sealReader struct {
 	src    io.Reader
 	aead   cipher.AEAD
 	header []byte
-	size   int64
-	n      int64 // packages in the blob
-	next   int64 // the next package to seal
+	size   int64  // plaintext bytes, or -1 when unknown
+	n      int64  // packages in the blob (-1 until known, for an unknown size)
+	next   int64  // the next package to seal
+	ahead  []byte // a byte read past a full package (unknown size only)
 	in     []byte
 	out    []byte // sealed bytes not yet returned
 	sealed []byte // the buffer out points into
@@ -102,6 +118,9 @@ func (s *sealReader) Read(p []byte) (int, error) {
 
 // fill seals the next package into s.out.
 func (s *sealReader) fill() error {
+	if s.size < 0 {
+		return s.fillUnknown()
+	}
 	i := s.next
 	want := min(int64(SealPackageSize), s.size-i*SealPackageSize)
 	plain := s.in[:want]
@@ -139,12 +158,61 @@ func (s *sealReader) fill() error {
 	return nil
 }
 
+// fillUnknown seals the next package of a source of unknown size: a full
+// package unless the source ends first, and the last one exactly when the
+// source is at EOF (one byte is read ahead to tell).
+func (s *sealReader) fillUnknown() error {
+	i := s.next
+	plain := s.in[:SealPackageSize]
+	k := copy(plain, s.ahead)
+	s.ahead = s.ahead[:0]
+	m, err := io.ReadFull(s.src, plain[k:])
+	k += m
+	final := false
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		final = true
+	case err != nil:
+		return err
+	default:
+		// A full package: the source ends here only if nothing follows.
+		var one [1]byte
+		for tries := 0; ; tries++ {
+			if tries == 100 {
+				return io.ErrNoProgress
+			}
+			n, err := s.src.Read(one[:])
+			if n > 0 {
+				s.ahead = append(s.ahead[:0], one[0])
+				break
+			}
+			if err == io.EOF {
+				final = true
+				break
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	plain = plain[:k]
+	if cap(s.sealed) < len(plain)+SealTagSize {
+		s.sealed = make([]byte, 0, SealPackageSize+SealTagSize)
+	}
+	s.out = s.aead.Seal(s.sealed[:0], packageNonce(i, final), plain, s.header)
+	s.next++
+	if final {
+		s.n = s.next
+	}
+	return nil
+}
+
 // openSealed returns the plaintext bytes [offset, offset+length) of an
 // encrypted segment, fetching the header and only the packages the range
 // touches, and decrypting as it streams.
 func (l *Layer) openSealed(ctx context.Context, seg *metadatav1.Segment, stored *metadatav1.ServerSideEncryption, key Encryption, offset, length int64) (io.ReadCloser, error) {
 	const op = "objects.openSealed"
-	p := seg.GetPlacement()
+	get := func(off, n int64) (io.ReadCloser, error) { return l.segmentBytes(ctx, seg, off, n) }
 	r := sealedRangeOf(seg.GetSize(), offset, length)
 	first, start, end := r.first, r.start, r.end
 	var header []byte
@@ -152,7 +220,7 @@ func (l *Layer) openSealed(ctx context.Context, seg *metadatav1.Segment, stored 
 	var err error
 	if first == 0 {
 		// One read for header and packages.
-		if body, err = l.blobs.Get(ctx, p, 0, end); err != nil {
+		if body, err = get(0, end); err != nil {
 			return nil, err
 		}
 		header = make([]byte, SealHeaderSize)
@@ -161,7 +229,7 @@ func (l *Layer) openSealed(ctx context.Context, seg *metadatav1.Segment, stored 
 			return nil, errs.E(errs.DataLoss, op, err)
 		}
 	} else {
-		hr, err := l.blobs.Get(ctx, p, 0, SealHeaderSize)
+		hr, err := get(0, SealHeaderSize)
 		if err != nil {
 			return nil, err
 		}
@@ -170,11 +238,11 @@ func (l *Layer) openSealed(ctx context.Context, seg *metadatav1.Segment, stored 
 		if err != nil {
 			return nil, err
 		}
-		if body, err = l.blobs.Get(ctx, p, start, end-start); err != nil {
+		if body, err = get(start, end-start); err != nil {
 			return nil, err
 		}
 	}
-	aead, err := l.blobAEAD(ctx, p.GetBlobId(), header, stored, key)
+	aead, err := l.blobAEAD(ctx, seg.GetPlacement().GetBlobId(), header, stored, key)
 	if err != nil {
 		body.Close()
 		return nil, err
@@ -233,7 +301,7 @@ func (l *Layer) blobAEAD(ctx context.Context, blobID string, header []byte, stor
 		if l.dataKeys == nil {
 			return nil, errs.Errorf(errs.Unimplemented, op, "Server-side encryption is not configured on this gateway.")
 		}
-		resp, err := l.dataKeys.UnwrapDataKey(ctx, &authv1.UnwrapDataKeyRequest{Context: blobID, WrappedKey: h.wrapped, KekVersion: h.kekVersion})
+		resp, err := l.dataKeys.UnwrapDataKey(ctx, &authv1.UnwrapDataKeyRequest{Context: keyContext(blobID, h.salt[:]), WrappedKey: h.wrapped, KekVersion: h.kekVersion})
 		if err != nil {
 			return nil, err
 		}

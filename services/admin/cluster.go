@@ -19,6 +19,7 @@ import (
 	blobclient "github.com/coffer-project/coffer/blobstore/client"
 	blobv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/blob/v1"
 	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
+	"github.com/coffer-project/coffer/services/certs"
 	"github.com/coffer-project/coffer/services/discovery"
 	"github.com/coffer-project/coffer/services/runtime"
 )
@@ -140,6 +141,24 @@ type clusterQuery struct {
 	mtls                      *mtlsFlags
 }
 
+// ClusterQuery says where a cluster report looks: the etcd the roles
+// register in (with its key prefix), or without etcd a metadata node's and
+// blobstore nodes' gRPC addresses (comma-separated).
+type ClusterQuery struct {
+	Etcd, EtcdPrefix    string
+	Metadata, Blobstore string
+	// Identity is the caller's mutual-TLS identity when the cluster runs
+	// mutual TLS (nil: plaintext).
+	Identity *certs.Identity
+}
+
+// GatherCluster builds the report `coffer admin cluster --shards=false`
+// prints, for a serving process to show (the web console's Cluster page).
+// What cannot be reached is reported, not fatal; ctx bounds the whole.
+func GatherCluster(ctx context.Context, q ClusterQuery) *ClusterReport {
+	return gatherCluster(ctx, clusterQuery{etcd: q.Etcd, prefix: q.EtcdPrefix, meta: q.Metadata, blobs: q.Blobstore, mtls: &mtlsFlags{id: q.Identity}})
+}
+
 // conns caches one connection per address for a report.
 type conns struct {
 	mu   sync.Mutex
@@ -179,8 +198,8 @@ func gatherCluster(ctx context.Context, q clusterQuery) *ClusterReport {
 	if q.etcd != "" {
 		rep.Etcd = q.etcd
 		opts := discovery.EtcdOptions{Endpoints: splitList(q.etcd), Prefix: q.prefix}
-		if q.mtls.id != nil {
-			opts.TLS = q.mtls.id.EtcdClientConfig()
+		if id := q.mtls.identity(); id != nil {
+			opts.TLS = id.EtcdClientConfig()
 		}
 		e, err := discovery.NewEtcd(opts)
 		if err == nil {

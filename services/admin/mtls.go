@@ -48,7 +48,15 @@ func (f *mtlsFlags) load() error {
 	return nil
 }
 
+// identity is the loaded identity; nil without one (or without flags).
+func (f *mtlsFlags) identity() *certs.Identity {
+	if f == nil {
+		return nil
+	}
+	return f.id
+}
+
 // creds are the transport credentials towards role ("" for any role).
 func (f *mtlsFlags) creds(role string) grpc.DialOption {
-	return runtime.ClientCredentials(f.id, role)
+	return runtime.ClientCredentials(f.identity(), role)
 }

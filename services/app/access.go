@@ -35,9 +35,11 @@ var access = buildAccess(
 	// metadata: ClusterService
 	allow("/coffer.metadata.v1.ClusterService/*", discovery.Metadata),
 	allow(clusterMethods("GetClusterStatus", "AddVoter", "RemoveServer", "RunLifecycle"), certs.Admin),
+	// The console's Cluster page (gateway/console) shows the Raft status.
+	allow(clusterMethods("GetClusterStatus"), discovery.Gateway),
 	// authd: verification and data keys for gateways; key management for
 	// gateways (b2_create_key...) and operators, with the caller's token.
-	allow(authMethods("VerifySigV4", "AuthorizeAccount", "VerifyToken", "CreateUploadToken", "CreateDownloadAuthorization",
+	allow(authMethods("VerifySigV4", "VerifyPostPolicy", "AuthorizeAccount", "VerifyToken", "CreateUploadToken", "CreateDownloadAuthorization",
 		"Authorize", "GenerateDataKey", "UnwrapDataKey", "CreateKey", "ListKeys", "DeleteKey"), discovery.Gateway),
 	allow(authMethods("AuthorizeAccount", "CreateKey", "ListKeys", "DeleteKey"), certs.Admin),
 	allow(authMethods("VerifyOperator"), discovery.Metadata, discovery.Blobstore),
