@@ -35,6 +35,8 @@ type Layer struct {
 	dataKeys DataKeys
 	// MaxObjectSize bounds a single-part body.
 	MaxObjectSize int64
+	// beforeBlobDelete, when set, runs before a cleanup's deletes (tests).
+	beforeBlobDelete func()
 }
 
 // Option configures a Layer.
@@ -233,18 +235,6 @@ func (l *Layer) discard(op string, commitErr error, placements ...*metadatav1.Bl
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		if err := l.blobs.Delete(ctx, p); err != nil {
 			l.log.Warn("delete of uncommitted blob failed; left to garbage collection", "op", op, "blob", p.GetBlobId(), "err", err)
-		}
-		cancel()
-	}
-}
-
-// DeleteVersionBlobs deletes the blobs of a version that metadata removed.
-func (l *Layer) DeleteVersionBlobs(v *metadatav1.ObjectVersion) {
-	for _, s := range v.GetSegments() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := l.blobs.Delete(ctx, s.GetPlacement()); err != nil {
-			l.log.Warn("delete of removed version's blob failed; left to garbage collection",
-				"blob", s.GetPlacement().GetBlobId(), "err", err)
 		}
 		cancel()
 	}
