@@ -121,27 +121,12 @@ func route(s3front, r2front, b2front http.Handler, domains []string) http.Handle
 		switch p := r.URL.Path; {
 		case strings.HasPrefix(p, r2.Prefix):
 			r2front.ServeHTTP(w, r)
-		case (strings.HasPrefix(p, b2.APIPrefix) || strings.HasPrefix(p, b2.DownloadPrefix)) && !virtualHost(r.Host, domains):
+		case (strings.HasPrefix(p, b2.APIPrefix) || strings.HasPrefix(p, b2.DownloadPrefix)) && s3.BucketFromHost(r.Host, domains) == "":
 			b2front.ServeHTTP(w, r)
 		default:
 			s3front.ServeHTTP(w, r)
 		}
 	})
-}
-
-// virtualHost reports whether host names a bucket under one of the S3
-// domains ("<bucket>.<domain>").
-func virtualHost(host string, domains []string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.ToLower(host)
-	for _, d := range domains {
-		if d != "" && strings.HasSuffix(host, "."+d) {
-			return true
-		}
-	}
-	return false
 }
 
 // Ready reports whether the gateway serves.
