@@ -80,7 +80,7 @@ func (s *Server) Start(ctx context.Context) error {
 		s3.Deps{Objects: layer, Auth: s.deps.Auth, Creds: s.creds, Cors: s.deps.Cors, Log: s.deps.Log})
 	b2front := b2.New(b2.Config{PublicURL: s.cfg.PublicURL, TestMode: s.cfg.B2TestMode},
 		b2.Deps{Objects: layer, Auth: s.deps.Auth, Creds: s.creds, Cors: s.deps.Cors, Log: s.deps.Log})
-	r2front, err := r2.NewHandler(r2.Config{}, r2.Deps{Meta: s.deps.Meta, Cors: s.deps.Cors, Auth: s.deps.Auth, Log: s.deps.Log})
+	r2front, err := r2.NewHandler(r2.Config{}, r2.Deps{Meta: s.deps.Meta, Cors: s.deps.Cors, Auth: s.deps.Auth, Creds: s.creds, Log: s.deps.Log})
 	if err != nil {
 		return fmt.Errorf("gateway: r2: %w", err)
 	}
