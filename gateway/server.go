@@ -41,6 +41,8 @@ type Server struct {
 	http *http.Server
 	// creds is the credential cache, built at Start.
 	creds *authcache.Cache
+	// shell runs every request (gateway/shell), built at Start.
+	shell *shell.Shell
 
 	mu    sync.Mutex
 	ready bool
@@ -86,7 +88,9 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	// One shell around every front-end: one set of slots, one way to
 	// log, recover and answer in the client's own dialect.
-	sh := shell.New(s.deps.Log, shell.NewLimiter(s.cfg.MaxInflight, 0))
+	sh := shell.New(shell.Config{MaxInflight: s.cfg.MaxInflight, MaxInflightAnonymous: s.cfg.MaxInflightAnonymous,
+		StallTimeout: s.cfg.StallTimeout}, s.deps.Log)
+	s.shell = sh
 	s3http := sh.Wrap(s3front.Dialect(), s3front)
 	b2http := sh.Wrap(b2front.Dialect(), b2front)
 	r2http := sh.Wrap(r2front.Dialect(), r2front)

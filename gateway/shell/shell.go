@@ -65,6 +65,7 @@ type Exchange struct {
 	op      int
 	start   time.Time
 	w       responseWriter
+	body    body
 }
 
 // SetOp records the operation, an index into the dialect's Ops.
@@ -91,20 +92,40 @@ func (ex *Exchange) Started() bool { return ex.w.status != 0 }
 // Status is the response status written so far (0: none yet).
 func (ex *Exchange) Status() int { return ex.w.status }
 
+// Config configures the shell.
+type Config struct {
+	// MaxInflight bounds the requests served at once; beyond it requests
+	// are refused at once with the dialect's "slow down".
+	MaxInflight int
+	// MaxInflightAnonymous bounds the anonymous ones among them (0: a
+	// quarter of MaxInflight, at least 1).
+	MaxInflightAnonymous int
+	// StallTimeout is how long a request may make no progress reading its
+	// body or writing its response before it is dropped (0: never).
+	StallTimeout time.Duration
+}
+
 // Shell serves requests for every dialect with one set of in-flight slots.
 // It is safe for concurrent use.
 type Shell struct {
+	cfg   Config
 	log   *slog.Logger
 	slots *Limiter
 }
 
-// New builds a shell whose requests share slots.
-func New(log *slog.Logger, slots *Limiter) *Shell {
+// New builds a shell.
+func New(cfg Config, log *slog.Logger) *Shell {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Shell{log: log, slots: slots}
+	if cfg.MaxInflightAnonymous <= 0 {
+		cfg.MaxInflightAnonymous = max(1, cfg.MaxInflight/4)
+	}
+	return &Shell{cfg: cfg, log: log, slots: NewLimiter(cfg.MaxInflight, cfg.MaxInflightAnonymous)}
 }
+
+// InFlight is the number of requests being served.
+func (s *Shell) InFlight() int { return s.slots.InFlight() }
 
 // Wrap returns the http.Handler that serves h for dialect d inside the shell.
 func (s *Shell) Wrap(d Dialect, h Handler) http.Handler {
@@ -127,7 +148,7 @@ type wrapped struct {
 func (x *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s, d := x.shell, x.dialect
 	ex := &Exchange{ID: d.NewID(), dialect: d, start: time.Now()}
-	ex.w.ResponseWriter = w
+	ex.w.init(w, s.cfg.StallTimeout)
 	hd := w.Header()
 	for _, name := range d.IDHeaders {
 		hd[name] = []string{ex.ID}
@@ -142,6 +163,10 @@ func (x *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.slots.release(anonymous)
+	if r.Body != nil && r.Body != http.NoBody {
+		ex.body = body{rc: r.Body, w: &ex.w}
+		r.Body = &ex.body
+	}
 	defer func() {
 		if rec := recover(); rec != nil {
 			if rec == http.ErrAbortHandler {
@@ -178,27 +203,3 @@ func (x *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 var serverHeader = []string{"coffer"}
-
-// responseWriter records the status, so an error after the first byte
-// aborts the connection instead of appending an error to a half-sent body.
-type responseWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *responseWriter) WriteHeader(code int) {
-	if w.status == 0 && code >= 200 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *responseWriter) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(p)
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
