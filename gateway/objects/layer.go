@@ -272,7 +272,8 @@ type segmentReader struct {
 	version   *metadatav1.ObjectVersion
 	opts      ReadOptions
 	segs      []*metadatav1.Segment
-	offset    int64 // offset into the next segment to open
+	curSeg    *metadatav1.Segment // the segment cur reads
+	offset    int64               // offset into the next segment to open
 	remaining int64
 	cur       io.ReadCloser
 	err       error
@@ -306,6 +307,7 @@ func (s *segmentReader) Read(p []byte) (int, error) {
 			continue
 		}
 		if err != nil {
+			err = s.layer.unreadable(s.version, s.curSeg, err)
 			s.err = err
 		}
 		return n, err
@@ -343,6 +345,7 @@ func (s *segmentReader) WriteTo(w io.Writer) (int64, error) {
 		s.cur.Close()
 		s.cur = nil
 		if err != nil {
+			err = s.layer.unreadable(s.version, s.curSeg, err)
 			s.err = err
 			return total, err
 		}
@@ -381,9 +384,9 @@ func (s *segmentReader) next() error {
 		rc, err = s.layer.blobs.Get(s.ctx, seg.GetPlacement(), s.offset, n)
 	}
 	if err != nil {
-		return err
+		return s.layer.unreadable(s.version, seg, err)
 	}
-	s.cur = rc
+	s.cur, s.curSeg = rc, seg
 	s.segs = s.segs[1:]
 	s.offset = 0
 	return nil

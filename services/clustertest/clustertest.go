@@ -31,6 +31,7 @@ type Cluster struct {
 	Endpoint string // http://127.0.0.1:port
 	Process  *app.Process
 	extra    []string
+	logs     io.Writer
 	stopped  bool
 }
 
@@ -39,6 +40,16 @@ type Cluster struct {
 func Start(t testing.TB, extraArgs ...string) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t, Dir: t.TempDir(), extra: extraArgs}
+	c.start()
+	t.Cleanup(c.Stop)
+	return c
+}
+
+// StartLogged is Start with the process's log written to logs as JSON
+// lines, every level included, for tests that check what is logged.
+func StartLogged(t testing.TB, logs io.Writer, extraArgs ...string) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t, Dir: t.TempDir(), extra: extraArgs, logs: logs}
 	c.start()
 	t.Cleanup(c.Stop)
 	return c
@@ -70,6 +81,9 @@ func (c *Cluster) start() {
 		logOut = os.Stderr
 	}
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if c.logs != nil {
+		log = slog.New(slog.NewJSONHandler(c.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	p, err := app.Start(ctx, cfg, io.Discard, log)
