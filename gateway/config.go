@@ -24,7 +24,11 @@ type Config struct {
 	MaxInflightAnonymous int `yaml:"max_inflight_anonymous"`
 	// StallTimeout is how long a request may make no progress reading its
 	// body or writing its response before it is dropped and its slot freed.
-	StallTimeout      time.Duration `yaml:"stall_timeout"`
+	StallTimeout time.Duration `yaml:"stall_timeout"`
+	// AccessLog logs one line per request at INFO (request id, key id,
+	// operation, bucket, status, bytes, duration; never URLs, signatures
+	// or tokens).
+	AccessLog         bool          `yaml:"access_log"`
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
 	IdleTimeout       time.Duration `yaml:"idle_timeout"`
 	// AuthCacheSize bounds the credentials (keys and B2 tokens) the gateway
@@ -52,6 +56,7 @@ func (c *Config) RegisterFlags(prefix string, fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxHeaderBytes, prefix+"max-header-bytes", 64<<10, "largest request header section in bytes")
 	fs.IntVar(&c.MaxInflight, prefix+"max-inflight", 1024, "requests served at once before answering 503 (S3 SlowDown, B2 service_unavailable, R2 429)")
 	fs.IntVar(&c.MaxInflightAnonymous, prefix+"max-inflight-anonymous", 0, "requests without credentials served at once, within max-inflight (0: a quarter of max-inflight)")
+	fs.BoolVar(&c.AccessLog, prefix+"access-log", true, "log one line per HTTP request at INFO (no URLs, signatures or tokens)")
 	fs.DurationVar(&c.StallTimeout, prefix+"stall-timeout", 60*time.Second, "a request that reads none of its body or writes none of its response for this long is dropped")
 	fs.DurationVar(&c.ReadHeaderTimeout, prefix+"read-header-timeout", 10*time.Second, "time allowed to read request headers")
 	fs.DurationVar(&c.IdleTimeout, prefix+"idle-timeout", 120*time.Second, "keep-alive idle timeout")

@@ -36,6 +36,13 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
+// String is everything logged so far.
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // lines returns the JSON log records logged so far.
 func (b *syncBuffer) lines() []map[string]any {
 	b.mu.Lock()

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
 	"github.com/coffer-project/coffer/gateway/authcache"
@@ -31,6 +32,9 @@ type Deps struct {
 	// Blobs opens blobstore; called at Start, when the blobstore role is up.
 	Blobs func(ctx context.Context) (objects.Blobs, error)
 	Log   *slog.Logger
+	// Registerer receives the HTTP metrics (the process's registry; nil:
+	// not exported).
+	Registerer prometheus.Registerer
 }
 
 // Server is the gateway role.
@@ -89,7 +93,7 @@ func (s *Server) Start(ctx context.Context) error {
 	// One shell around every front-end: one set of slots, one way to
 	// log, recover and answer in the client's own dialect.
 	sh := shell.New(shell.Config{MaxInflight: s.cfg.MaxInflight, MaxInflightAnonymous: s.cfg.MaxInflightAnonymous,
-		StallTimeout: s.cfg.StallTimeout}, s.deps.Log)
+		StallTimeout: s.cfg.StallTimeout, AccessLog: s.cfg.AccessLog}, shell.Deps{Log: s.deps.Log, Registerer: s.deps.Registerer})
 	s.shell = sh
 	s3http := sh.Wrap(s3front.Dialect(), s3front)
 	b2http := sh.Wrap(b2front.Dialect(), b2front)

@@ -149,11 +149,12 @@ func (p *Process) build(name string, out io.Writer) (Service, error) {
 			conns[role] = cc
 		}
 		gw, err := gateway.New(p.cfg.Gateway, gateway.Deps{
-			Meta:  metadatav1.NewMetadataServiceClient(conns[discovery.Metadata]),
-			Auth:  authv1.NewAuthServiceClient(conns[discovery.Authd]),
-			Cors:  corsv1.NewCorsServiceClient(conns[discovery.Corsd]),
-			Blobs: p.blobs,
-			Log:   log,
+			Meta:       metadatav1.NewMetadataServiceClient(conns[discovery.Metadata]),
+			Auth:       authv1.NewAuthServiceClient(conns[discovery.Authd]),
+			Cors:       corsv1.NewCorsServiceClient(conns[discovery.Corsd]),
+			Blobs:      p.blobs,
+			Log:        log,
+			Registerer: p.rt.Registry(),
 		})
 		p.gateway = gw
 		return gw, err
