@@ -176,6 +176,7 @@ func (l *Layer) Put(ctx context.Context, in PutInput) (*metadatav1.ObjectVersion
 // ciphertext. PartNumber is left 0.
 func (l *Layer) PutSegment(ctx context.Context, body io.Reader, expect Expect, enc Encryption) (*metadatav1.Segment, Digests, error) {
 	d := NewReader(body, expect, l.MaxObjectSize)
+	defer d.Close()
 	blobID := NewBlobID()
 	var src io.Reader = d
 	size := expect.Size
