@@ -170,8 +170,11 @@ func (x *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ex := &Exchange{ID: d.NewID(), dialect: d, start: time.Now()}
 	ex.w.init(w, s.cfg.StallTimeout)
 	hd := w.Header()
-	for _, name := range d.IDHeaders {
-		hd[name] = []string{ex.ID}
+	if len(d.IDHeaders) > 0 {
+		id := []string{ex.ID} // shared: headers are replaced, never appended to
+		for _, name := range d.IDHeaders {
+			hd[name] = id
+		}
 	}
 	hd["Server"] = serverHeader
 	r = r.WithContext(runtime.WithRequestID(r.Context(), ex.ID))
