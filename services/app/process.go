@@ -149,10 +149,13 @@ func (p *Process) build(name string, out io.Writer) (Service, error) {
 			conns[role] = cc
 		}
 		gw, err := gateway.New(p.cfg.Gateway, gateway.Deps{
-			Meta:       metadatav1.NewMetadataServiceClient(conns[discovery.Metadata]),
-			Auth:       authv1.NewAuthServiceClient(conns[discovery.Authd]),
-			Cors:       corsv1.NewCorsServiceClient(conns[discovery.Corsd]),
-			Blobs:      p.blobs,
+			Meta:  metadatav1.NewMetadataServiceClient(conns[discovery.Metadata]),
+			Auth:  authv1.NewAuthServiceClient(conns[discovery.Authd]),
+			Cors:  corsv1.NewCorsServiceClient(conns[discovery.Corsd]),
+			Blobs: p.blobs,
+			// The console's Cluster page shows what `coffer admin
+			// cluster` does (console.go).
+			Cluster:    p.clusterStatus,
 			Log:        log,
 			Registerer: p.rt.Registry(),
 		})
@@ -239,6 +242,24 @@ func (p *Process) HTTPAddr() string {
 		return ""
 	}
 	return p.gateway.Addr()
+}
+
+// ConsoleAddr is the web console's bound address, or "" when this process
+// serves none.
+func (p *Process) ConsoleAddr() string {
+	if p.gateway == nil {
+		return ""
+	}
+	return p.gateway.ConsoleAddr()
+}
+
+// ConsoleURL is the web console's base URL (https:// when the gateway
+// serves TLS), or "" when this process serves none.
+func (p *Process) ConsoleURL() string {
+	if p.gateway == nil {
+		return ""
+	}
+	return p.gateway.ConsoleURL()
 }
 
 // HTTPURL is the gateway's base URL (https:// when it serves TLS), or ""
