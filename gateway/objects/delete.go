@@ -50,7 +50,9 @@ func (l *Layer) DeleteVersion(ctx context.Context, req *metadatav1.DeleteObjectV
 	v := resp.GetVersion()
 	placements := make([]*metadatav1.BlobPlacement, 0, len(v.GetSegments()))
 	for _, s := range v.GetSegments() {
-		placements = append(placements, s.GetPlacement())
+		if p := s.GetPlacement(); p != nil { // nil: inline, gone with the version
+			placements = append(placements, p)
+		}
 	}
 	l.deleteBlobs(ctx, "objects.DeleteVersion", placements)
 	return v, nil
