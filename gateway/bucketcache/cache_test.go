@@ -73,6 +73,22 @@ func (f *fixture) get(t *testing.T, byName bool) *metadatav1.Bucket {
 	return resp.GetBucket()
 }
 
+// settle waits until the bucket is cached and stays cached: the stream
+// has delivered the bucket's creation (which drops any entry made before).
+func (f *fixture) settle(t *testing.T) {
+	t.Helper()
+	for deadline := time.Now().Add(staleBound); time.Now().Before(deadline); {
+		f.get(t, false)
+		time.Sleep(20 * time.Millisecond)
+		before := f.cache.Stats().Hits
+		f.get(t, false)
+		if f.cache.Stats().Hits == before+1 {
+			return
+		}
+	}
+	t.Fatal("the bucket never stayed cached")
+}
+
 // eventually polls until cond holds on what the cache answers, and returns
 // how long it took; it fails past staleBound.
 func (f *fixture) eventually(t *testing.T, what string, cond func(*metadatav1.Bucket) bool) time.Duration {
@@ -100,7 +116,7 @@ func public(b *metadatav1.Bucket) bool {
 func TestCacheHitsAndStaleness(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	f.get(t, false)
+	f.settle(t)
 	before := f.cache.Stats()
 	for range 10 {
 		f.get(t, false)
@@ -168,7 +184,7 @@ func TestCacheHitsAndStaleness(t *testing.T) {
 func TestCacheNotUsedWhileStreamDown(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	f.get(t, false) // cached
+	f.settle(t)
 	release := make(chan struct{})
 	f.cache.HoldBeforeConnect(release)
 	f.cache.BreakStream()
@@ -200,7 +216,7 @@ func TestCacheNotUsedWhileStreamDown(t *testing.T) {
 func TestReadAfterWriteWithoutTheStream(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	f.get(t, false)
+	f.settle(t)
 	release := make(chan struct{})
 	f.cache.HoldApply(release)
 	defer close(release)
