@@ -43,10 +43,13 @@ type env struct {
 	browser *browsertest.Browser
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, args ...string) *env {
 	t.Helper()
 	browser := browsertest.NewBrowser(t)
-	c := clustertest.Start(t, fmt.Sprintf("--b2-recommended-part-size=%d", partSize), "--authd.master-secret="+masterSecret)
+	if len(args) == 0 {
+		args = []string{fmt.Sprintf("--b2-recommended-part-size=%d", partSize)}
+	}
+	c := clustertest.Start(t, append(args, "--authd.master-secret="+masterSecret)...)
 	if c.Console == "" {
 		t.Fatal("the server runs no console")
 	}
