@@ -3,12 +3,14 @@ package gateway
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/coffer-project/coffer/gateway/authcache"
+	"github.com/coffer-project/coffer/gateway/objects"
 )
 
 // Config configures the gateway.
@@ -40,6 +42,10 @@ type Config struct {
 	// B2TestMode honours B2's X-Bz-Test-Mode header (simulated upload
 	// failures, token expiries and cap errors for client retry tests).
 	B2TestMode bool `yaml:"b2_test_mode"`
+	// InlineMaxSize is the largest single-part object (its stored size,
+	// sealed for SSE) kept in metadata instead of a blob (0: never); see
+	// gateway/objects/inline.go.
+	InlineMaxSize int64 `yaml:"inline_max_size"`
 	// B2RecommendedPartSize is the part size b2_authorize_account
 	// advertises; clients (the console too) upload larger files as large
 	// files in parts of this size.
@@ -81,6 +87,7 @@ func (c *Config) RegisterFlags(prefix string, fs *flag.FlagSet) {
 	fs.StringVar(&c.TLSCert, prefix+"tls-cert", "", "PEM certificate (chain) the gateway serves HTTPS with; reloaded when the file changes (`coffer cert dev` makes one for trying)")
 	fs.StringVar(&c.TLSKey, prefix+"tls-key", "", "PEM private key of --tls-cert; reloaded when the file changes")
 	fs.BoolVar(&c.B2TestMode, prefix+"b2-test-mode", false, "honour B2's X-Bz-Test-Mode header (simulated failures for client retry tests; never in production)")
+	fs.Int64Var(&c.InlineMaxSize, prefix+"inline-max-size", objects.DefaultInlineMax, "largest object (stored bytes) kept in metadata instead of a blob: one Raft commit per PUT, one metadata read per GET (0: never)")
 	fs.Int64Var(&c.B2RecommendedPartSize, prefix+"b2-recommended-part-size", 100_000_000, "part size b2_authorize_account recommends (5000000 to 5000000000 bytes); larger files are uploaded as large files")
 	fs.StringVar(&c.ConsoleAddr, prefix+"console-addr", DefaultConsoleAddr, "web console listen address (empty: no console); it also serves the B2 API for the browser")
 	fs.StringVar(&c.ConsoleGatewayPort, prefix+"console-gateway-port", "", "the gateway's port as console users reach it (behind a port mapping), for the URLs the console shows; default: --public-url, else the gateway listener's port")
@@ -103,6 +110,9 @@ func (c *Config) Validate() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
 			return errors.New("gateway: public-url must be an http(s) URL with a host and no path, e.g. https://b2.example.com")
 		}
+	}
+	if c.InlineMaxSize < 0 || c.InlineMaxSize > objects.MaxInlineSize {
+		return fmt.Errorf("gateway: inline-max-size must be between 0 and %d", objects.MaxInlineSize)
 	}
 	if c.B2RecommendedPartSize < minPartSize || c.B2RecommendedPartSize > maxPartSize {
 		return errors.New("gateway: b2-recommended-part-size must be from 5000000 to 5000000000 bytes")

@@ -91,7 +91,7 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("gateway: blobstore: %w", err)
 	}
 	// authd's data keys encrypt SSE-B2 objects at rest.
-	layer := objects.New(s.deps.Meta, blobs, s.deps.Log, s.cfg.MaxObjectSize, objects.WithDataKeys(s.deps.Auth))
+	layer := objects.New(s.deps.Meta, blobs, s.deps.Log, s.cfg.MaxObjectSize, objects.WithDataKeys(s.deps.Auth), objects.WithInlineMax(s.cfg.InlineMaxSize))
 	// One credential cache per gateway, following metadata's key changes.
 	s.creds = authcache.New(authcache.Config{MaxEntries: s.cfg.AuthCacheSize, MaxAge: s.cfg.AuthCacheMaxAge, Region: s.cfg.Region},
 		authcache.Deps{Auth: s.deps.Auth, Meta: s.deps.Meta, Log: s.deps.Log})
