@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coffer-project/coffer/gateway/authcache"
+	"github.com/coffer-project/coffer/gateway/bucketcache"
 	"github.com/coffer-project/coffer/gateway/objects"
 )
 
@@ -60,6 +61,12 @@ type Config struct {
 	// when there is no PublicURL: behind a port mapping (docker's -p) the
 	// listener's own port is not the one users see. Empty: the listener's.
 	ConsoleGatewayPort string `yaml:"console_gateway_port"`
+	// BucketCacheSize bounds the buckets the gateway looks up without a
+	// metadata read (0: no cache, every request reads its bucket);
+	// BucketCacheMaxAge bounds how long one is used. Changes reach the
+	// cache through metadata's watch stream (gateway/bucketcache).
+	BucketCacheSize   int           `yaml:"bucket_cache_size"`
+	BucketCacheMaxAge time.Duration `yaml:"bucket_cache_max_age"`
 }
 
 // DefaultConsoleAddr is the console's default listen address, next to the
@@ -87,6 +94,8 @@ func (c *Config) RegisterFlags(prefix string, fs *flag.FlagSet) {
 	fs.StringVar(&c.TLSCert, prefix+"tls-cert", "", "PEM certificate (chain) the gateway serves HTTPS with; reloaded when the file changes (`coffer cert dev` makes one for trying)")
 	fs.StringVar(&c.TLSKey, prefix+"tls-key", "", "PEM private key of --tls-cert; reloaded when the file changes")
 	fs.BoolVar(&c.B2TestMode, prefix+"b2-test-mode", false, "honour B2's X-Bz-Test-Mode header (simulated failures for client retry tests; never in production)")
+	fs.IntVar(&c.BucketCacheSize, prefix+"bucket-cache-size", bucketcache.DefaultMaxEntries, "buckets looked up without a metadata read, kept current by metadata's watch stream (0: read the bucket on every request)")
+	fs.DurationVar(&c.BucketCacheMaxAge, prefix+"bucket-cache-max-age", bucketcache.DefaultMaxAge, "longest a cached bucket is used; changes reach the cache at once through metadata's watch stream")
 	fs.Int64Var(&c.InlineMaxSize, prefix+"inline-max-size", objects.DefaultInlineMax, "largest object (stored bytes) kept in metadata instead of a blob: one Raft commit per PUT, one metadata read per GET (0: never)")
 	fs.Int64Var(&c.B2RecommendedPartSize, prefix+"b2-recommended-part-size", 100_000_000, "part size b2_authorize_account recommends (5000000 to 5000000000 bytes); larger files are uploaded as large files")
 	fs.StringVar(&c.ConsoleAddr, prefix+"console-addr", DefaultConsoleAddr, "web console listen address (empty: no console); it also serves the B2 API for the browser")
@@ -110,6 +119,9 @@ func (c *Config) Validate() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
 			return errors.New("gateway: public-url must be an http(s) URL with a host and no path, e.g. https://b2.example.com")
 		}
+	}
+	if c.BucketCacheSize < 0 || (c.BucketCacheSize > 0 && c.BucketCacheMaxAge <= 0) {
+		return errors.New("gateway: bucket-cache-size must not be negative, bucket-cache-max-age must be positive")
 	}
 	if c.InlineMaxSize < 0 || c.InlineMaxSize > objects.MaxInlineSize {
 		return fmt.Errorf("gateway: inline-max-size must be between 0 and %d", objects.MaxInlineSize)

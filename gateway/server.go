@@ -15,6 +15,7 @@ import (
 
 	"github.com/coffer-project/coffer/gateway/authcache"
 	"github.com/coffer-project/coffer/gateway/b2"
+	"github.com/coffer-project/coffer/gateway/bucketcache"
 	"github.com/coffer-project/coffer/gateway/console"
 	"github.com/coffer-project/coffer/gateway/objects"
 	"github.com/coffer-project/coffer/gateway/r2"
@@ -52,6 +53,8 @@ type Server struct {
 	// when it is off.
 	consoleLis  net.Listener
 	consoleHTTP *http.Server
+	// buckets is the bucket cache, built at Start.
+	buckets *bucketcache.Client
 
 	mu    sync.Mutex
 	ready bool
@@ -90,17 +93,29 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gateway: blobstore: %w", err)
 	}
+	// Bucket lookups come from a cache that follows metadata's watch
+	// stream; a bucket write through this gateway (metadata's UpdateBucket
+	// and DeleteBucket, corsd's CORS writes) drops its entry as it returns
+	// (gateway/bucketcache).
+	size := s.cfg.BucketCacheSize
+	if size == 0 {
+		size = -1 // off
+	}
+	s.buckets = bucketcache.New(s.deps.Meta, bucketcache.Config{MaxEntries: size, MaxAge: s.cfg.BucketCacheMaxAge}, s.deps.Log)
+	s.buckets.Start()
+	meta := metadatav1.MetadataServiceClient(s.buckets)
+	cors := s.buckets.WrapCors(s.deps.Cors)
 	// authd's data keys encrypt SSE-B2 objects at rest.
-	layer := objects.New(s.deps.Meta, blobs, s.deps.Log, s.cfg.MaxObjectSize, objects.WithDataKeys(s.deps.Auth), objects.WithInlineMax(s.cfg.InlineMaxSize))
+	layer := objects.New(meta, blobs, s.deps.Log, s.cfg.MaxObjectSize, objects.WithDataKeys(s.deps.Auth), objects.WithInlineMax(s.cfg.InlineMaxSize))
 	// One credential cache per gateway, following metadata's key changes.
 	s.creds = authcache.New(authcache.Config{MaxEntries: s.cfg.AuthCacheSize, MaxAge: s.cfg.AuthCacheMaxAge, Region: s.cfg.Region},
 		authcache.Deps{Auth: s.deps.Auth, Meta: s.deps.Meta, Log: s.deps.Log})
 	s.creds.Start()
 	s3front := s3.New(s3.Config{Region: s.cfg.Region, Domains: s.cfg.DomainList()},
-		s3.Deps{Objects: layer, Auth: s.deps.Auth, Creds: s.creds, Cors: s.deps.Cors, Log: s.deps.Log})
+		s3.Deps{Objects: layer, Auth: s.deps.Auth, Creds: s.creds, Cors: cors, Log: s.deps.Log})
 	b2front := b2.New(b2.Config{PublicURL: s.cfg.PublicURL, TestMode: s.cfg.B2TestMode, RecommendedPartSize: s.cfg.B2RecommendedPartSize},
-		b2.Deps{Objects: layer, Auth: s.deps.Auth, Creds: s.creds, Cors: s.deps.Cors, Log: s.deps.Log})
-	r2front, err := r2.NewHandler(r2.Config{}, r2.Deps{Meta: s.deps.Meta, Cors: s.deps.Cors, Auth: s.deps.Auth, Log: s.deps.Log})
+		b2.Deps{Objects: layer, Auth: s.deps.Auth, Creds: s.creds, Cors: cors, Log: s.deps.Log})
+	r2front, err := r2.NewHandler(r2.Config{}, r2.Deps{Meta: meta, Cors: cors, Auth: s.deps.Auth, Log: s.deps.Log})
 	if err != nil {
 		return fmt.Errorf("gateway: r2: %w", err)
 	}
@@ -191,6 +206,9 @@ func (s *Server) Drain(ctx context.Context) error {
 	if s.creds != nil {
 		defer s.creds.Stop()
 	}
+	if s.buckets != nil {
+		defer s.buckets.Stop()
+	}
 	var consoleErr error
 	switch {
 	case s.consoleHTTP != nil:
@@ -208,6 +226,9 @@ func (s *Server) Drain(ctx context.Context) error {
 func (s *Server) Stop(context.Context) error {
 	if s.creds != nil {
 		s.creds.Stop()
+	}
+	if s.buckets != nil {
+		s.buckets.Stop()
 	}
 	switch {
 	case s.consoleHTTP != nil:

@@ -125,3 +125,36 @@ func (c *Cluster) AccountID() string {
 	}
 	return resp.GetAccount().GetAccountId()
 }
+
+// Gateway is another gateway process in front of the cluster's roles (as
+// a second gateway of a real cluster, with its own caches).
+type Gateway struct {
+	Endpoint string
+	Process  *app.Process
+}
+
+// StartGateway starts one more process running only the gateway role, over
+// this cluster's metadata, authd, corsd and blobstore. It is stopped when
+// the test ends.
+func (c *Cluster) StartGateway(t testing.TB, extraArgs ...string) *Gateway {
+	t.Helper()
+	addr := c.Process.GRPCAddr()
+	args := append(Args(t.TempDir()), "--roles=gateway", "--metadata-addrs="+addr, "--authd-addrs="+addr,
+		"--corsd-addrs="+addr, "--blobstore-addrs="+addr)
+	cfg, _, err := app.ParseConfig("clustertest-gateway", append(args, extraArgs...))
+	if err != nil {
+		t.Fatalf("clustertest: gateway config: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	p, err := app.Start(ctx, cfg, io.Discard, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("clustertest: start gateway: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		p.Stop(ctx)
+	})
+	return &Gateway{Endpoint: "http://" + p.HTTPAddr(), Process: p}
+}
