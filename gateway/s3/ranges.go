@@ -20,14 +20,15 @@ type byteRange struct {
 // InvalidRange, an end past the end is clamped.
 func parseRange(header string, size int64) (r byteRange, ok bool, err error) {
 	spec, found := strings.CutPrefix(strings.TrimSpace(header), "bytes=")
-	if !found || strings.Contains(spec, ",") {
+	// Whitespace inside the range ("bytes= -1") makes it invalid, and S3
+	// ignores an invalid range rather than reading it as a suffix.
+	if !found || strings.Contains(spec, ",") || strings.ContainsAny(spec, " \t") {
 		return r, false, nil
 	}
-	first, last, found := strings.Cut(strings.TrimSpace(spec), "-")
+	first, last, found := strings.Cut(spec, "-")
 	if !found {
 		return r, false, nil
 	}
-	first, last = strings.TrimSpace(first), strings.TrimSpace(last)
 	unsatisfiable := func() error {
 		return errs.E(errs.InvalidRange, "s3.Range", nil).
 			WithDetail("actual_object_size", strconv.FormatInt(size, 10)).WithDetail("range_requested", header)

@@ -31,6 +31,9 @@ func TestParseRange(t *testing.T) {
 		{"items=0-1", 0, 0, false, false},
 		{"bytes=-", 0, 0, false, false},
 		{"bytes=99999999999999999999-", 0, 0, false, false},
+		{"bytes= -1", 0, 0, false, false},
+		{"bytes=0 -1", 0, 0, false, false},
+		{" bytes=0-1 ", 0, 2, true, false},
 	}
 	for _, c := range cases {
 		r, ok, err := parseRange(c.h, size)
