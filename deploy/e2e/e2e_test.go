@@ -30,6 +30,7 @@ func TestCluster(t *testing.T) {
 	}{
 		{"S3Core", func(t *testing.T) { conformance.S3Core(t, s3t) }},
 		{"S3Multipart", func(t *testing.T) { conformance.S3Multipart(t, s3t) }},
+		{"S3Fidelity", func(t *testing.T) { conformance.S3Fidelity(t, s3t) }},
 		{"B2Core", func(t *testing.T) { conformance.B2Core(t, b2t, conformance.B2Options{}) }},
 		{"CrossDialect", func(t *testing.T) { conformance.CrossDialect(t, s3t, b2t) }},
 	}
