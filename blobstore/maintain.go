@@ -154,7 +154,14 @@ func (m *maintainer) client(ctx context.Context) (*client.Client, error) {
 	if m.peers == nil {
 		return nil, errs.Errorf(errs.Unavailable, "blobstore.maintain", "no peers configured")
 	}
-	c, err := client.Open(ctx, m.peers, client.Config{})
+	// Shards this node reads or rebuilds for itself take the local path.
+	self, local := m.self, m.srv.Local()
+	c, err := client.Open(ctx, m.peers, client.Config{Local: func(id string) client.ShardIO {
+		if id == self {
+			return local
+		}
+		return nil
+	}})
 	if err != nil {
 		return nil, err
 	}

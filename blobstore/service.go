@@ -77,11 +77,13 @@ func (s *Server) PutBlob(stream grpc.ClientStreamingServer[blobv1.PutBlobRequest
 }
 
 // GetBlob implements BlobService. The first message carries the blob info
-// (and is sent even for an empty range); data follows in GetMessageSize
-// pieces, each verified by the disk reader before it is sent.
+// (and is sent even for an empty range); data follows in batches of
+// chunks (disk.Reader.Next, up to GetMessageSize bytes), each verified by
+// the disk reader before it is sent. A message's data is the reader's own
+// buffer: gRPC encodes a message within Send (no stats handler here keeps
+// messages), so the buffer is free again when Send returns.
 func (s *Server) GetBlob(req *blobv1.GetBlobRequest, stream grpc.ServerStreamingServer[blobv1.GetBlobResponse]) error {
-	const op = "blobstore.GetBlob"
-	st, err := s.open(op)
+	st, err := s.open("blobstore.GetBlob")
 	if err != nil {
 		return err
 	}
@@ -94,32 +96,31 @@ func (s *Server) GetBlob(req *blobv1.GetBlobRequest, stream grpc.ServerStreaming
 	if err != nil {
 		return err
 	}
-	info := toProto(b.Info())
-	for first := true; first || r.Len() > 0; first = false {
-		// A fresh buffer per message: gRPC does not allow modifying a
-		// message after Send (stats handlers may hold it), and the garbage
-		// is bounded by the flow-control window.
-		buf := make([]byte, min(GetMessageSize, r.Len()))
-		n, err := io.ReadFull(r, buf)
+	defer r.Close()
+	m := &blobv1.GetBlobResponse{Blob: toProto(b.Info())}
+	for first := true; ; first = false {
+		data, err := r.Next()
+		if err == io.EOF {
+			if first {
+				return stream.Send(m)
+			}
+			return nil
+		}
 		// An error before any byte (a corrupt first chunk) is the call's
 		// status, so the client sees it at Get rather than at a Read.
-		if n > 0 || (first && err == nil) {
-			m := &blobv1.GetBlobResponse{Data: buf[:n]}
-			if first {
-				m.Blob = info
-			}
-			if serr := stream.Send(m); serr != nil {
-				return serr
-			}
-		}
 		if err != nil {
-			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-				err = errs.E(errs.Internal, op, err) // Len promised more
-			}
 			return err
 		}
+		// A batch is one chunk when chunks are large: cut it to size.
+		for len(data) > 0 {
+			n := min(len(data), GetMessageSize)
+			m.Data, data = data[:n], data[n:]
+			if err := stream.Send(m); err != nil {
+				return err
+			}
+			m.Blob = nil
+		}
 	}
-	return nil
 }
 
 // StatBlob implements BlobService.

@@ -17,6 +17,7 @@ import (
 	"github.com/coffer-project/coffer/gateway/objects"
 	"github.com/coffer-project/coffer/gateway/r2"
 	"github.com/coffer-project/coffer/gateway/s3"
+	"github.com/coffer-project/coffer/gateway/shell"
 	authv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/auth/v1"
 	corsv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/cors/v1"
 	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
@@ -43,7 +44,6 @@ type Server struct {
 
 	mu    sync.Mutex
 	ready bool
-	slots chan struct{}
 }
 
 // New binds the HTTP listener, so that its address is known before Start.
@@ -55,7 +55,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: listen: %w", err)
 	}
-	return &Server{cfg: cfg, deps: deps, lis: lis, slots: make(chan struct{}, cfg.MaxInflight)}, nil
+	return &Server{cfg: cfg, deps: deps, lis: lis}, nil
 }
 
 // Addr is the bound HTTP address.
@@ -84,8 +84,14 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gateway: r2: %w", err)
 	}
+	// One shell around every front-end: one set of slots, one way to
+	// log, recover and answer in the client's own dialect.
+	sh := shell.New(s.deps.Log, shell.NewLimiter(s.cfg.MaxInflight, 0))
+	s3http := sh.Wrap(s3front.Dialect(), s3front)
+	b2http := sh.Wrap(b2front.Dialect(), b2front)
+	r2http := sh.Wrap(r2front.Dialect(), r2front)
 	s.http = &http.Server{
-		Handler:           s.limit(route(s3front, r2front, b2front, s.cfg.DomainList())),
+		Handler:           route(s3http, r2http, b2http, s.cfg.DomainList()),
 		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,
@@ -136,24 +142,6 @@ func virtualHost(host string, domains []string) bool {
 		}
 	}
 	return false
-}
-
-// limit bounds the requests in flight: beyond MaxInflight the gateway sheds
-// load with 503 SlowDown rather than queueing without bound.
-func (s *Server) limit(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case s.slots <- struct{}{}:
-			defer func() { <-s.slots }()
-			next.ServeHTTP(w, r)
-		default:
-			w.Header().Set("Retry-After", "1")
-			w.Header().Set("Content-Type", "application/xml")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+
-				`<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`)
-		}
-	})
 }
 
 // Ready reports whether the gateway serves.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/coffer-project/coffer/blobstore"
 	"github.com/coffer-project/coffer/blobstore/client"
 	blobv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/blob/v1"
+	"github.com/coffer-project/coffer/services/errs"
 	"github.com/coffer-project/coffer/services/runtime"
 )
 
@@ -30,8 +32,49 @@ type Node struct {
 	ID     string
 	Conn   *grpc.ClientConn
 	Client blobv1.BlobServiceClient
+	// Path is how clients made by this package move the node's shard
+	// bytes (PathOf the test that started the node).
+	Path Path
 
 	served chan error
+}
+
+// Path is how a blob client moves a node's shard bytes: over gRPC, or
+// in-process (blobstore.Server.Local), as when the gateway and the node
+// share a process. The client's tests run on both.
+type Path int
+
+// The paths.
+const (
+	GRPC Path = iota
+	Local
+)
+
+func (p Path) String() string {
+	if p == Local {
+		return "local"
+	}
+	return "grpc"
+}
+
+// Paths runs f as two subtests, "grpc" and "local": nodes started (and
+// clients made) within each use that path (PathOf).
+func Paths(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	for _, p := range []Path{GRPC, Local} {
+		t.Run(p.String(), f)
+	}
+}
+
+// PathOf is the path of a test: Local within a "local" subtest of Paths,
+// GRPC otherwise.
+func PathOf(tb testing.TB) Path {
+	for _, part := range strings.Split(tb.Name(), "/") {
+		if part == "local" {
+			return Local
+		}
+	}
+	return GRPC
 }
 
 // Start starts a node with cfg (and no dependencies: no background work
@@ -63,7 +106,7 @@ func StartWith(tb testing.TB, cfg blobstore.Config, deps blobstore.Deps, addr st
 		tb.Fatalf("blobstoretest: new: %v", err)
 	}
 	srv.Register(rt.GRPC())
-	n := &Node{Server: srv, Runtime: rt, Config: cfg, Deps: deps, Addr: rt.GRPCAddr(), served: make(chan error, 1)}
+	n := &Node{Server: srv, Runtime: rt, Config: cfg, Deps: deps, Addr: rt.GRPCAddr(), Path: PathOf(tb), served: make(chan error, 1)}
 	go func() { n.served <- rt.Serve() }()
 	if err := srv.Start(context.Background()); err != nil {
 		rt.Stop(context.Background())
@@ -134,8 +177,14 @@ func (n *Node) Restart(tb testing.TB) *Node {
 	return StartWith(tb, n.Config, n.Deps, n.Addr)
 }
 
-// ClientNode is the node as package client names it.
-func (n *Node) ClientNode() client.Node { return client.Node{ID: n.ID, Client: n.Client} }
+// ClientNode is the node as package client names it, on the node's Path.
+func (n *Node) ClientNode() client.Node {
+	cn := client.Node{ID: n.ID, Client: n.Client}
+	if n.Path == Local {
+		cn.Shards = n.Server.Local()
+	}
+	return cn
+}
 
 // ClientNodes lists the nodes as package client names them.
 func ClientNodes(nodes []*Node) []client.Node {
@@ -149,8 +198,10 @@ func ClientNodes(nodes []*Node) []client.Node {
 // Cluster is a set of nodes that know each other (each node's Deps.Peers
 // reaches every node), as the app wires a multi-node blobstore.
 type Cluster struct {
-	mu    sync.Mutex
-	tb    testing.TB
+	mu sync.Mutex
+	tb testing.TB
+	// Path is how clients made by Client move the nodes' shard bytes.
+	Path  Path
 	Nodes []*Node
 	conns map[string]*grpc.ClientConn // by address, shared by peers and tests
 }
@@ -158,7 +209,7 @@ type Cluster struct {
 // StartCluster starts n nodes with cfg and deps (Peers is filled in).
 func StartCluster(tb testing.TB, n int, cfg blobstore.Config, deps blobstore.Deps) *Cluster {
 	tb.Helper()
-	c := &Cluster{tb: tb, conns: map[string]*grpc.ClientConn{}}
+	c := &Cluster{tb: tb, Path: PathOf(tb), conns: map[string]*grpc.ClientConn{}}
 	tb.Cleanup(func() {
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -211,9 +262,13 @@ func (c *Cluster) Lookup(ctx context.Context) ([]blobv1.BlobServiceClient, error
 	return out, nil
 }
 
-// Client opens an erasure-coding client over the cluster.
+// Client opens an erasure-coding client over the cluster, on the
+// cluster's Path: with Local, every node's shard bytes move in-process.
 func (c *Cluster) Client(cfg client.Config) *client.Client {
 	c.tb.Helper()
+	if c.Path == Local && cfg.Local == nil {
+		cfg.Local = func(id string) client.ShardIO { return clusterLocal{c, id} }
+	}
 	cl, err := client.Open(context.Background(), c.Lookup, cfg)
 	if err != nil {
 		c.tb.Fatalf("blobstoretest: client: %v", err)
@@ -259,4 +314,34 @@ func (c *Cluster) Replace(i int) {
 	c.mu.Lock()
 	c.Nodes[i] = n
 	c.mu.Unlock()
+}
+
+// clusterLocal is the local path to the cluster's node id, whichever
+// server runs it now (as a gRPC connection reaches a restarted node).
+type clusterLocal struct {
+	c  *Cluster
+	id string
+}
+
+func (l clusterLocal) shards() (client.ShardIO, error) {
+	if n := l.c.Node(l.id); n != nil {
+		return n.Server.Local(), nil
+	}
+	return nil, errs.Errorf(errs.Unavailable, "blobstoretest.Local", "node %s is not running", l.id)
+}
+
+func (l clusterLocal) Create(ctx context.Context, id string, size int64) (client.ShardWriter, error) {
+	s, err := l.shards()
+	if err != nil {
+		return nil, err
+	}
+	return s.Create(ctx, id, size)
+}
+
+func (l clusterLocal) Open(ctx context.Context, id string, offset, length int64) (client.ShardReader, error) {
+	s, err := l.shards()
+	if err != nil {
+		return nil, err
+	}
+	return s.Open(ctx, id, offset, length)
 }

@@ -32,6 +32,18 @@ const nodeInfoTimeout = 2 * time.Second
 type Node struct {
 	ID     string
 	Client blobv1.BlobServiceClient
+	// Shards, when set, moves the bytes of this node's shards instead of
+	// Client: the node lives in this process (Config.Local). Control calls
+	// always use Client.
+	Shards ShardIO
+}
+
+// shards is how the bytes of the node's shards move.
+func (n Node) shards() ShardIO {
+	if n.Shards != nil {
+		return n.Shards
+	}
+	return GRPCShards(n.Client)
 }
 
 // NodeStatus is what the client last learnt of a node.
@@ -78,6 +90,19 @@ type view struct {
 	checked time.Time
 }
 
+// withLocal sets the local path of the nodes Config.Local knows.
+func (c *Client) withLocal(nodes []Node) []Node {
+	if c.cfg.Local == nil {
+		return nodes
+	}
+	for i := range nodes {
+		if nodes[i].Shards == nil {
+			nodes[i].Shards = c.cfg.Local(nodes[i].ID)
+		}
+	}
+	return nodes
+}
+
 func newView(nodes []Node, free []int64, up []bool, probed bool) *view {
 	v := &view{nodes: nodes, byID: make(map[string]int, len(nodes)), free: free, up: up, probed: probed, checked: time.Now()}
 	if !probed {
@@ -110,7 +135,7 @@ func New(nodes []Node, cfg Config) (*Client, error) {
 		}
 		seen[n.ID] = true
 	}
-	nodes = slices.Clone(nodes)
+	nodes = c.withLocal(slices.Clone(nodes))
 	free := make([]int64, len(nodes))
 	up := make([]bool, len(nodes))
 	for i := range free {
@@ -383,6 +408,7 @@ func (c *Client) probeLocked(ctx context.Context) error {
 		return errs.E(errs.Unavailable, "blobclient.Refresh", err)
 	}
 	found, free, _, _ := probe(ctx, clients)
+	found = c.withLocal(found)
 	up := make([]bool, len(found))
 	for i := range up {
 		up[i] = true

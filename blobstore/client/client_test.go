@@ -69,7 +69,9 @@ func waitNothingLeft(t *testing.T, n *blobstoretest.Node, id string) {
 	}
 }
 
-func TestPutGetDelete(t *testing.T) {
+func TestPutGetDelete(t *testing.T) { blobstoretest.Paths(t, testPutGetDelete) }
+
+func testPutGetDelete(t *testing.T) {
 	n := blobstoretest.Start(t, blobstore.Config{})
 	c := newClient(t, n)
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -147,7 +149,9 @@ func (f *failingReader) Read(p []byte) (int, error) {
 	return k, nil
 }
 
-func TestPutAbortLeavesNothing(t *testing.T) {
+func TestPutAbortLeavesNothing(t *testing.T) { blobstoretest.Paths(t, testPutAbortLeavesNothing) }
+
+func testPutAbortLeavesNothing(t *testing.T) {
 	n := blobstoretest.Start(t, blobstore.Config{})
 	c := newClient(t, n)
 	digest := errs.Errorf(errs.BadDigest, "verify", "md5 mismatch")
@@ -190,7 +194,9 @@ func (b *blockingReader) Read(p []byte) (int, error) {
 	return 0, io.ErrClosedPipe
 }
 
-func TestCancelMidPut(t *testing.T) {
+func TestCancelMidPut(t *testing.T) { blobstoretest.Paths(t, testCancelMidPut) }
+
+func testCancelMidPut(t *testing.T) {
 	n := blobstoretest.Start(t, blobstore.Config{})
 	c := newClient(t, n)
 	id := client.NewBlobID()
@@ -215,6 +221,10 @@ func TestCancelMidPut(t *testing.T) {
 }
 
 func TestCorruptionSurfacesAsReadError(t *testing.T) {
+	blobstoretest.Paths(t, testCorruptionSurfacesAsReadError)
+}
+
+func testCorruptionSurfacesAsReadError(t *testing.T) {
 	n := blobstoretest.Start(t, blobstore.Config{ChunkSize: 4096})
 	c := newClient(t, n)
 	data := random(9, 2<<20)
@@ -309,7 +319,9 @@ func TestManyNodes(t *testing.T) {
 
 // TestGetCloseEndsStream reads a little of a large blob and closes: the
 // reader must not have pulled the range up front, and must fail after Close.
-func TestGetCloseEndsStream(t *testing.T) {
+func TestGetCloseEndsStream(t *testing.T) { blobstoretest.Paths(t, testGetCloseEndsStream) }
+
+func testGetCloseEndsStream(t *testing.T) {
 	n := blobstoretest.Start(t, blobstore.Config{})
 	c := newClient(t, n)
 	size := int64(32 << 20)
@@ -334,7 +346,9 @@ func TestGetCloseEndsStream(t *testing.T) {
 // the node (both in this process) while sampling the heap: streaming must
 // hold a few buffers, not the blob. BLOBSTORE_STREAM_MIB=1024 checks a 1 GiB
 // blob by hand (the growth stays the same).
-func TestLargeStreamBoundedMemory(t *testing.T) {
+func TestLargeStreamBoundedMemory(t *testing.T) { blobstoretest.Paths(t, testLargeStreamBoundedMemory) }
+
+func testLargeStreamBoundedMemory(t *testing.T) {
 	n := blobstoretest.Start(t, blobstore.Config{})
 	streamBounded(t, newClient(t, n), 32)
 }
@@ -343,6 +357,10 @@ func TestLargeStreamBoundedMemory(t *testing.T) {
 // nodes: a put holds a few stripes (1.5 MiB each) per shard queue, a get a
 // stripe's pieces and the shard streams' flow-control windows.
 func TestLargeStreamBoundedMemoryEC(t *testing.T) {
+	blobstoretest.Paths(t, testLargeStreamBoundedMemoryEC)
+}
+
+func testLargeStreamBoundedMemoryEC(t *testing.T) {
 	cl := blobstoretest.StartCluster(t, 6, blobstore.Config{}, blobstore.Deps{})
 	streamBounded(t, cl.Client(client.Config{DataShards: 4, ParityShards: 2}), 48)
 }

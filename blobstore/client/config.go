@@ -34,12 +34,23 @@ type Config struct {
 	// acknowledged (0: k+m-1 when m > 0, so writes go on with one node
 	// down, as in a Backblaze Vault; k+m when m = 0).
 	WriteQuorum int `yaml:"write_quorum"`
+	// InProcess lets the app move the shard bytes of a blobstore node that
+	// runs in the client's own process in-process (see Local); off, every
+	// byte goes through gRPC, as in a cluster.
+	InProcess bool `yaml:"in_process"`
 
 	// OnDamage, when set, is called (synchronously; keep it short) for
 	// every missing or corrupt shard a read or a put runs into, in addition
 	// to the report sent to the node that should hold it. For metrics and
 	// tests.
 	OnDamage func(Damage) `yaml:"-"`
+
+	// Local, when set, returns the in-process path to the node with the
+	// given id, or nil when that node is not in this process: the bytes of
+	// that node's shards then move through it instead of gRPC (see
+	// ShardIO). services/app sets it when the blobstore role shares the
+	// gateway's process.
+	Local func(nodeID string) ShardIO `yaml:"-"`
 }
 
 // RegisterFlags registers the flags under prefix and sets the defaults
@@ -49,6 +60,7 @@ func (c *Config) RegisterFlags(prefix string, fs *flag.FlagSet) {
 	fs.IntVar(&c.ParityShards, prefix+"parity-shards", 0, "erasure coding: parity shards (m) per stripe of new blobs; any m nodes may be lost")
 	fs.IntVar(&c.StripeSize, prefix+"stripe-size", DefaultStripeSize, "erasure coding: bytes per data shard per stripe")
 	fs.IntVar(&c.WriteQuorum, prefix+"write-quorum", 0, "erasure coding: shards that must be durable before a put is acknowledged (0: k+m-1, or k+m when m=0)")
+	fs.BoolVar(&c.InProcess, prefix+"in-process", true, "move the shard bytes of a blobstore node in this process in-process (false: through gRPC, as in a cluster)")
 }
 
 // Validate checks the configuration (zero values stand for the defaults).

@@ -8,12 +8,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/klauspost/reedsolomon"
-	"google.golang.org/grpc"
-
 	blobv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/blob/v1"
 	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
 	"github.com/coffer-project/coffer/services/errs"
+	"github.com/klauspost/reedsolomon"
 )
 
 // openTimeout bounds how long a shard read waits for a node's first
@@ -21,11 +19,11 @@ import (
 // treated like one that is down, and the read goes on from other shards.
 var openTimeout = 10 * time.Second
 
-// shardStream reads a byte range of one stored shard, pulling GetBlob
-// messages as it is read, so memory stays at a message or two.
+// shardStream reads a byte range of one stored shard, pulling verified
+// bytes from its node as it is read, so memory stays at a message or two.
 type shardStream struct {
 	index  int
-	stream grpc.ServerStreamingClient[blobv1.GetBlobResponse]
+	src    ShardReader
 	cancel context.CancelFunc
 	info   *blobv1.BlobInfo
 	buf    []byte // received, not yet consumed
@@ -34,19 +32,16 @@ type shardStream struct {
 }
 
 // openShard opens a read of length bytes from off of stored blob id and
-// waits for the node's first message.
+// waits for the node's first bytes.
 func openShard(ctx context.Context, op string, node Node, index int, id string, off, length int64) (*shardStream, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	timer := time.AfterFunc(openTimeout, cancel)
-	stream, err := node.Client.GetBlob(ctx, &blobv1.GetBlobRequest{BlobId: id, Offset: off, Length: length})
-	var first *blobv1.GetBlobResponse
-	if err == nil {
-		first, err = stream.Recv()
-	}
+	src, err := node.shards().Open(ctx, id, off, length)
 	stopped := timer.Stop()
 	if err == nil && !stopped {
 		// The first message raced the timeout, which has cancelled the
-		// stream already.
+		// read already.
+		src.Close()
 		err = context.DeadlineExceeded
 	}
 	if err != nil {
@@ -54,13 +49,11 @@ func openShard(ctx context.Context, op string, node Node, index int, id string, 
 		if !stopped {
 			return nil, errs.Errorf(errs.Unavailable, op, "blobstore node did not answer within %v", openTimeout).WithDetail("node_id", node.ID)
 		}
-		if errors.Is(err, io.EOF) {
-			return nil, errs.Errorf(errs.Internal, op, "blobstore node sent an empty stream").WithDetail("node_id", node.ID)
-		}
-		return nil, errs.FromStatus(op, err)
+		return nil, err
 	}
-	info := first.GetBlob()
-	if info == nil || off > info.GetSize() {
+	info := src.Info()
+	if off > info.GetSize() {
+		src.Close()
 		cancel()
 		return nil, errs.Errorf(errs.Internal, op, "blobstore node sent no blob info").WithDetail("node_id", node.ID)
 	}
@@ -68,12 +61,7 @@ func openShard(ctx context.Context, op string, node Node, index int, id string, 
 	if length >= 0 {
 		want = min(want, length)
 	}
-	s := &shardStream{index: index, stream: stream, cancel: cancel, info: info, left: want, pos: off}
-	if err := s.accept(op, first.GetData()); err != nil {
-		cancel()
-		return nil, err
-	}
-	return s, nil
+	return &shardStream{index: index, src: src, cancel: cancel, info: info, left: want, pos: off}, nil
 }
 
 func (s *shardStream) accept(op string, data []byte) error {
@@ -85,19 +73,19 @@ func (s *shardStream) accept(op string, data []byte) error {
 	return nil
 }
 
-// fill receives the next message.
+// fill receives the next bytes.
 func (s *shardStream) fill(op string) error {
 	if s.left == 0 {
 		return errs.Errorf(errs.DataLoss, op, "shard is shorter than its placement says")
 	}
-	m, err := s.stream.Recv()
+	data, err := s.src.Next()
 	switch {
 	case errors.Is(err, io.EOF):
 		return errs.Errorf(errs.Internal, op, "shard stream ended %d bytes early", s.left)
 	case err != nil:
-		return errs.FromStatus(op, err)
+		return err
 	}
-	return s.accept(op, m.GetData())
+	return s.accept(op, data)
 }
 
 // readFull fills p from the stream.
@@ -130,7 +118,12 @@ func (s *shardStream) skipTo(op string, off int64) error {
 	return nil
 }
 
-func (s *shardStream) close() { s.cancel() }
+// close ends the read. It must not run while another goroutine reads the
+// stream (the decoder's owner closes it; others cancel the context).
+func (s *shardStream) close() {
+	s.src.Close()
+	s.cancel()
+}
 
 // decoder produces the stripes of one erasure-coded blob from its shards:
 // it reads the shards it wants directly, and when one of them fails (node

@@ -85,7 +85,9 @@ func shardPath(t testing.TB, cl *blobstoretest.Cluster, p *metadatav1.BlobPlacem
 	return ""
 }
 
-func TestECRoundTrip(t *testing.T) {
+func TestECRoundTrip(t *testing.T) { blobstoretest.Paths(t, testECRoundTrip) }
+
+func testECRoundTrip(t *testing.T) {
 	cl := blobstoretest.StartCluster(t, 6, blobstore.Config{ChunkSize: 1024}, blobstore.Deps{})
 	c := cl.Client(ec42)
 	rng := rand.New(rand.NewPCG(4, 2))
@@ -130,7 +132,9 @@ func TestECRoundTrip(t *testing.T) {
 	}
 }
 
-func TestECDegradedReads(t *testing.T) {
+func TestECDegradedReads(t *testing.T) { blobstoretest.Paths(t, testECDegradedReads) }
+
+func testECDegradedReads(t *testing.T) {
 	cl := blobstoretest.StartCluster(t, 6, blobstore.Config{ChunkSize: 1024}, blobstore.Deps{})
 	var damage damageLog
 	cfg := ec42
@@ -189,6 +193,10 @@ func TestECDegradedReads(t *testing.T) {
 }
 
 func TestECCorruptAndMissingShards(t *testing.T) {
+	blobstoretest.Paths(t, testECCorruptAndMissingShards)
+}
+
+func testECCorruptAndMissingShards(t *testing.T) {
 	cl := blobstoretest.StartCluster(t, 6, blobstore.Config{ChunkSize: 1024}, blobstore.Deps{})
 	var damage damageLog
 	cfg := ec42
@@ -294,7 +302,9 @@ func verifyShard(cl *blobstoretest.Cluster, p *metadatav1.BlobPlacement, index i
 	return resp.GetBlob().GetSize(), resp.GetCorruptChunks(), nil
 }
 
-func TestECWriteQuorum(t *testing.T) {
+func TestECWriteQuorum(t *testing.T) { blobstoretest.Paths(t, testECWriteQuorum) }
+
+func testECWriteQuorum(t *testing.T) {
 	cl := blobstoretest.StartCluster(t, 6, blobstore.Config{}, blobstore.Deps{})
 	c := cl.Client(ec42)
 	cl.Nodes[5].Stop()
@@ -334,7 +344,9 @@ func TestECWriteQuorum(t *testing.T) {
 	}
 }
 
-func TestECPutAbortLeavesNothing(t *testing.T) {
+func TestECPutAbortLeavesNothing(t *testing.T) { blobstoretest.Paths(t, testECPutAbortLeavesNothing) }
+
+func testECPutAbortLeavesNothing(t *testing.T) {
 	cl := blobstoretest.StartCluster(t, 6, blobstore.Config{}, blobstore.Deps{})
 	c := cl.Client(client.Config{DataShards: 4, ParityShards: 2})
 	digest := errs.Errorf(errs.BadDigest, "verify", "md5 mismatch")
@@ -438,7 +450,9 @@ func TestConfig(t *testing.T) {
 // spec/reliability.md F7 (flip a bit, zero a 4 KiB block, truncate, delete)
 // and checks that every read still returns the right bytes and that the
 // damage is reported against the right shard.
-func TestECBitrotModes(t *testing.T) {
+func TestECBitrotModes(t *testing.T) { blobstoretest.Paths(t, testECBitrotModes) }
+
+func testECBitrotModes(t *testing.T) {
 	cl := blobstoretest.StartCluster(t, 6, blobstore.Config{ChunkSize: 4096}, blobstore.Deps{})
 	var damage damageLog
 	cfg := ec42

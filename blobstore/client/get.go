@@ -5,11 +5,9 @@ import (
 	"errors"
 	"hash/crc32"
 	"io"
+	"sync"
 	"sync/atomic"
 
-	"google.golang.org/grpc"
-
-	blobv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/blob/v1"
 	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
 	"github.com/coffer-project/coffer/services/errs"
 )
@@ -49,22 +47,17 @@ func (c *Client) Get(ctx context.Context, p *metadatav1.BlobPlacement, offset, l
 	if err != nil {
 		return nil, err
 	}
+	// The read lives in its own context: Close cancels it from any
+	// goroutine, which ends a node's stream at once.
 	ctx, cancel := context.WithCancel(ctx)
-	stream, err := node.Client.GetBlob(ctx, &blobv1.GetBlobRequest{BlobId: p.GetBlobId(), Offset: offset, Length: length})
+	src, err := node.shards().Open(ctx, p.GetBlobId(), offset, length)
 	if err != nil {
 		cancel()
-		return nil, errs.FromStatus(op, err)
+		return nil, err
 	}
-	first, err := stream.Recv()
-	if err != nil {
-		cancel()
-		if errors.Is(err, io.EOF) {
-			return nil, errs.Errorf(errs.Internal, op, "blobstore node sent an empty stream").WithDetail("blob_id", p.GetBlobId())
-		}
-		return nil, errs.FromStatus(op, err)
-	}
-	info := first.GetBlob()
-	if info == nil || offset > info.GetSize() {
+	info := src.Info()
+	if offset > info.GetSize() {
+		src.Close()
 		cancel()
 		return nil, errs.Errorf(errs.Internal, op, "blobstore node sent no blob info").WithDetail("blob_id", p.GetBlobId())
 	}
@@ -74,23 +67,75 @@ func (c *Client) Get(ctx context.Context, p *metadatav1.BlobPlacement, offset, l
 	}
 	r := &reader{
 		id:     p.GetBlobId(),
-		stream: stream,
-		cancel: cancel,
+		src:    src,
 		left:   want,
 		whole:  offset == 0 && want == info.GetSize(),
 		crc32c: info.GetCrc32C(),
 	}
-	r.accept(first.GetData())
+	r.life.init(cancel, src.Close)
 	return r, nil
 }
 
-// reader pulls GetBlob messages as it is read. Read is used by one
-// goroutine; Close may be called from another to abandon the read.
+// lifetime lets Close be called from any goroutine while another reads: a
+// ShardReader (and the bytes its Next returned) must only be released by
+// whoever is not using it. Reads hold mu; Close cancels the read's context
+// (ending a blocked gRPC receive), marks it closed, and releases the
+// source only if no read is under way — otherwise that read does, as it
+// ends.
+type lifetime struct {
+	mu       sync.Mutex
+	closed   atomic.Bool
+	cancel   context.CancelFunc
+	free     func()
+	released bool // under mu
+}
+
+func (l *lifetime) init(cancel context.CancelFunc, free func()) { l.cancel, l.free = cancel, free }
+
+// enter starts a read; it reports false when the reader is closed.
+func (l *lifetime) enter() bool {
+	l.mu.Lock()
+	if l.closed.Load() {
+		l.releaseLocked()
+		l.mu.Unlock()
+		return false
+	}
+	return true
+}
+
+// exit ends a read, releasing the source if Close came meanwhile.
+func (l *lifetime) exit() {
+	l.mu.Unlock()
+	if l.closed.Load() && l.mu.TryLock() {
+		l.releaseLocked()
+		l.mu.Unlock()
+	}
+}
+
+func (l *lifetime) close() {
+	l.closed.Store(true)
+	l.cancel()
+	if l.mu.TryLock() {
+		l.releaseLocked()
+		l.mu.Unlock()
+	}
+}
+
+func (l *lifetime) releaseLocked() {
+	if !l.released {
+		l.released = true
+		l.free()
+		l.cancel()
+	}
+}
+
+// reader returns a range of a whole-copy blob as its node hands it over.
+// Read (or WriteTo) is used by one goroutine; Close may be called from
+// another to abandon the read.
 type reader struct {
-	id     string
-	stream grpc.ServerStreamingClient[blobv1.GetBlobResponse]
-	cancel context.CancelFunc
-	closed atomic.Bool
+	id   string
+	src  ShardReader
+	life lifetime
 
 	buf    []byte // received, not yet returned
 	left   int64  // bytes still to receive
@@ -100,7 +145,8 @@ type reader struct {
 	crc32c uint32 // the stored content's
 }
 
-// accept takes one message's data, checking it against what was asked for.
+// accept takes the next bytes from the node, checking them against what
+// was asked for.
 func (r *reader) accept(data []byte) {
 	const op = "blobclient.Get"
 	if int64(len(data)) > r.left {
@@ -118,38 +164,76 @@ func (r *reader) accept(data []byte) {
 	r.buf = data
 }
 
+// fill gets the next bytes into r.buf, or sets r.err.
+func (r *reader) fill() {
+	const op = "blobclient.Get"
+	data, err := r.src.Next()
+	switch {
+	case errors.Is(err, io.EOF) && r.left == 0:
+		r.err = io.EOF
+	case errors.Is(err, io.EOF):
+		r.err = errs.Errorf(errs.Internal, op, "blob stream ended %d bytes early", r.left).WithDetail("blob_id", r.id)
+	case err != nil:
+		r.err = err
+	default:
+		r.accept(data)
+	}
+}
+
+func (r *reader) closedErr() error {
+	return errs.Errorf(errs.Canceled, "blobclient.Get", "read after close").WithDetail("blob_id", r.id)
+}
+
 // Read implements io.Reader.
 func (r *reader) Read(p []byte) (int, error) {
-	const op = "blobclient.Get"
+	if !r.life.enter() {
+		return 0, r.closedErr()
+	}
+	defer r.life.exit()
 	for len(r.buf) == 0 {
-		switch {
-		case r.err != nil:
+		if r.err != nil {
 			return 0, r.err
-		case r.closed.Load():
-			return 0, errs.Errorf(errs.Canceled, op, "read after close").WithDetail("blob_id", r.id)
 		}
-		m, err := r.stream.Recv()
-		switch {
-		case errors.Is(err, io.EOF) && r.left == 0:
-			r.err = io.EOF
-			r.cancel()
-		case errors.Is(err, io.EOF):
-			r.err = errs.Errorf(errs.Internal, op, "blob stream ended %d bytes early", r.left).WithDetail("blob_id", r.id)
-		case err != nil:
-			r.err = errs.FromStatus(op, err)
-		default:
-			r.accept(m.GetData())
-		}
+		r.fill()
 	}
 	n := copy(p, r.buf)
 	r.buf = r.buf[n:]
 	return n, nil
 }
 
-// Close ends the stream. It is safe to call more than once and concurrently
+// WriteTo implements io.WriterTo: every verified batch goes from the
+// node's buffer to w, with no copy in between.
+func (r *reader) WriteTo(w io.Writer) (int64, error) {
+	if !r.life.enter() {
+		return 0, r.closedErr()
+	}
+	defer r.life.exit()
+	var total int64
+	for {
+		for len(r.buf) == 0 {
+			if r.err == io.EOF {
+				return total, nil
+			}
+			if r.err != nil {
+				return total, r.err
+			}
+			r.fill()
+		}
+		n, err := w.Write(r.buf)
+		total += int64(n)
+		r.buf = r.buf[n:]
+		if err != nil {
+			return total, err
+		}
+		if r.life.closed.Load() {
+			return total, r.closedErr()
+		}
+	}
+}
+
+// Close ends the read. It is safe to call more than once and concurrently
 // with Read (which then fails).
 func (r *reader) Close() error {
-	r.closed.Store(true)
-	r.cancel()
+	r.life.close()
 	return nil
 }

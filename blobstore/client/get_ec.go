@@ -4,7 +4,6 @@ import (
 	"context"
 	"hash/crc32"
 	"io"
-	"sync/atomic"
 
 	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
 	"github.com/coffer-project/coffer/services/errs"
@@ -62,7 +61,8 @@ func (c *Client) getEC(ctx context.Context, op string, p *metadatav1.BlobPlaceme
 		}
 	}
 	d.open(idx)
-	r := &ecReader{d: d, cancel: cancel, pos: offset, end: end, whole: whole, direct: true}
+	r := &ecReader{d: d, pos: offset, end: end, whole: whole, direct: true}
+	r.life.init(cancel, d.close)
 	for j := j0; j <= j1; j++ {
 		if d.src[j] == nil {
 			r.direct = false // a wanted shard is missing or failed: decode
@@ -90,9 +90,8 @@ func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 // returned. Read is used by one goroutine; Close may be called from another
 // to abandon the read.
 type ecReader struct {
-	d      *decoder
-	cancel context.CancelFunc
-	closed atomic.Bool
+	d    *decoder
+	life lifetime // see reader
 
 	pos, end int64 // object offsets: next byte to return, end of range
 	err      error
@@ -156,11 +155,15 @@ func (r *ecReader) stripe(i int64) error {
 // Read implements io.Reader.
 func (r *ecReader) Read(p []byte) (int, error) {
 	const op = "blobclient.Get"
+	if !r.life.enter() {
+		return 0, errs.Errorf(errs.Canceled, op, "read after close").WithDetail("blob_id", r.d.p.GetBlobId())
+	}
+	defer r.life.exit()
 	for {
 		switch {
 		case r.err != nil:
 			return 0, r.err
-		case r.closed.Load():
+		case r.life.closed.Load():
 			return 0, errs.Errorf(errs.Canceled, op, "read after close").WithDetail("blob_id", r.d.p.GetBlobId())
 		case r.pos >= r.end:
 			r.err = io.EOF
@@ -220,7 +223,6 @@ func (r *ecReader) fail(err error) {
 // Close ends the read. It is safe to call more than once and concurrently
 // with Read (which then fails).
 func (r *ecReader) Close() error {
-	r.closed.Store(true)
-	r.cancel()
+	r.life.close()
 	return nil
 }

@@ -6,10 +6,9 @@ import (
 	"hash/crc32"
 	"io"
 
-	"google.golang.org/grpc"
-
 	blobv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/blob/v1"
 	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
+	"github.com/coffer-project/coffer/services/bufpool"
 	"github.com/coffer-project/coffer/services/errs"
 )
 
@@ -17,8 +16,6 @@ import (
 const putMessageSize = 256 << 10
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-type putStream = grpc.ClientStreamingClient[blobv1.PutBlobRequest, blobv1.PutBlobResponse]
 
 // Put streams r, which must yield size bytes (size -1: unknown) and then
 // io.EOF, into a new blob blobID and returns its placement once the blob is
@@ -43,15 +40,17 @@ func (c *Client) Put(ctx context.Context, blobID string, r io.Reader, size int64
 	if c.cfg.DataShards > 1 || c.cfg.ParityShards > 0 {
 		return c.putEC(ctx, op, blobID, r, size)
 	}
-	// Cancelling this context is how a put is aborted: the node only
-	// commits after the client half-closes the stream, which never happens
-	// on the error paths below.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	node, stream, err := c.openPut(ctx, op, blobID, size)
+	node, w, err := c.openPut(ctx, op, blobID, size)
 	if err != nil {
 		return nil, err
 	}
+	// Every return before Commit aborts the write: the node discards what
+	// it received, so nothing of a failed put becomes visible.
+	defer w.Abort()
+	// One pooled buffer carries the whole body: a writer keeps nothing of
+	// what it was given once Write returns.
+	buf := bufpool.Get(putMessageSize)
+	defer bufpool.Put(buf)
 	var sent int64
 	var crc uint32
 	for {
@@ -66,15 +65,13 @@ func (c *Client) Put(ctx context.Context, blobID string, r io.Reader, size int64
 			}
 			break
 		}
-		// A fresh buffer per message: gRPC does not allow reusing a
-		// message's memory after Send.
-		buf := make([]byte, n)
-		k, rerr := io.ReadFull(r, buf)
+		k, rerr := io.ReadFull(r, buf[:n])
 		if k > 0 {
 			crc = crc32.Update(crc, castagnoli, buf[:k])
 			sent += int64(k)
-			if err := stream.Send(&blobv1.PutBlobRequest{Msg: &blobv1.PutBlobRequest_Data{Data: buf[:k]}}); err != nil {
-				return nil, sendErr(op, stream, err)
+			if err := w.Write(buf[:k]); err != nil {
+				c.failed(node, err)
+				return nil, err
 			}
 		}
 		if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
@@ -87,12 +84,12 @@ func (c *Client) Put(ctx context.Context, blobID string, r io.Reader, size int64
 	if size >= 0 && sent != size {
 		return nil, errs.Errorf(errs.IncompleteBody, op, "body has %d of its announced %d bytes", sent, size).WithDetail("blob_id", blobID)
 	}
-	resp, err := stream.CloseAndRecv()
+	got, err := w.Commit()
 	if err != nil {
 		c.failed(node, err)
-		return nil, errs.FromStatus(op, err)
+		return nil, err
 	}
-	if got := resp.GetBlob(); got.GetSize() != sent || got.GetCrc32C() != crc {
+	if got.GetSize() != sent || got.GetCrc32C() != crc {
 		// The node stored something other than what we sent. Never place
 		// it; try to remove it, but a failure to do so is GC's business.
 		_, _ = node.Client.DeleteBlob(context.WithoutCancel(ctx), &blobv1.DeleteBlobRequest{BlobId: blobID})
@@ -108,21 +105,17 @@ func (c *Client) Put(ctx context.Context, blobID string, r io.Reader, size int64
 	}, nil
 }
 
-// openPut opens a PutBlob stream on the best node that accepts one and sends
-// the header. Nothing has been read from the caller's reader yet, so moving
-// on to the next node loses nothing.
-func (c *Client) openPut(ctx context.Context, op, blobID string, size int64) (Node, putStream, error) {
-	hdr := &blobv1.PutBlobRequest{Msg: &blobv1.PutBlobRequest_Header{Header: &blobv1.PutBlobHeader{BlobId: blobID, Size: size}}}
+// openPut starts a write on the best node that accepts one. Nothing has
+// been read from the caller's reader yet, so moving on to the next node
+// loses nothing.
+func (c *Client) openPut(ctx context.Context, op, blobID string, size int64) (Node, ShardWriter, error) {
 	var last error
 	for _, n := range c.candidates(ctx, false) {
-		stream, err := n.Client.PutBlob(ctx)
+		w, err := n.shards().Create(ctx, blobID, size)
 		if err == nil {
-			if err = stream.Send(hdr); err == nil {
-				return n, stream, nil
-			}
-			err = sendErr(op, stream, err)
+			return n, w, nil
 		}
-		last = errs.FromStatus(op, err)
+		last = err
 		c.failed(n, last)
 		if !errs.Is(last, errs.Unavailable) && !errs.Is(last, errs.ResourceExhausted) {
 			break
@@ -136,19 +129,6 @@ func (c *Client) failed(n Node, err error) {
 	if errs.Is(err, errs.Unavailable) || errs.Is(err, errs.ResourceExhausted) {
 		c.markFailed(n.ID)
 	}
-}
-
-// sendErr turns a failed Send into the node's real error: gRPC reports
-// io.EOF from Send when the server ended the call, and the status is only
-// available from the receive side.
-func sendErr(op string, stream putStream, err error) error {
-	if errors.Is(err, io.EOF) {
-		if _, rerr := stream.CloseAndRecv(); rerr != nil {
-			return errs.FromStatus(op, rerr)
-		}
-		return errs.Errorf(errs.Internal, op, "blobstore node ended the put early")
-	}
-	return errs.FromStatus(op, err)
 }
 
 // expectEOF checks that r has nothing left once the announced size is read.

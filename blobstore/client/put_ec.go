@@ -13,6 +13,7 @@ import (
 
 	blobv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/blob/v1"
 	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
+	"github.com/coffer-project/coffer/services/bufpool"
 	"github.com/coffer-project/coffer/services/errs"
 )
 
@@ -35,7 +36,7 @@ const shardQueue = 4
 type shardPut struct {
 	index    int
 	node     Node
-	ch       chan []byte
+	ch       chan piece
 	cancel   context.CancelFunc
 	dead     chan struct{}  // closed when the shard has failed
 	finished chan *shardPut // receives the shard when its goroutine ends
@@ -48,6 +49,39 @@ type shardPut struct {
 	sent int64
 }
 
+// piece is one message for a shard. The last message of a shard's piece of
+// a stripe releases the shard's hold on the stripe's buffers.
+type piece struct {
+	b      []byte
+	stripe *stripeBufs // nil: b is not pooled
+	last   bool
+}
+
+// done is called once a piece is written or dropped.
+func (p piece) done() {
+	if p.last && p.stripe != nil {
+		p.stripe.release()
+	}
+}
+
+// stripeBufs are the pooled buffers of one stripe (its data and parity
+// pieces), returned to the pool when every shard has written its piece:
+// a shard writer keeps nothing once Write returns.
+type stripeBufs struct {
+	data   []byte
+	parity [][]byte
+	refs   atomic.Int32
+}
+
+func (s *stripeBufs) release() {
+	if s.refs.Add(-1) == 0 {
+		bufpool.Put(s.data)
+		for _, p := range s.parity {
+			bufpool.Put(p)
+		}
+	}
+}
+
 func (s *shardPut) fail(err error) {
 	if s.failed.CompareAndSwap(false, true) {
 		s.err = err
@@ -56,29 +90,26 @@ func (s *shardPut) fail(err error) {
 	}
 }
 
-// run opens the PutBlob stream and sends what arrives on ch; after a failure
-// it keeps draining ch, so the dispatcher never blocks on a dead shard.
+// run opens the shard's write and writes what arrives on ch; after a
+// failure it keeps draining ch, so the dispatcher never blocks on a dead
+// shard.
 func (s *shardPut) run(ctx context.Context, op, id string, size int64) {
 	defer func() { s.finished <- s }()
-	stream, err := s.node.Client.PutBlob(ctx)
-	if err == nil {
-		hdr := &blobv1.PutBlobRequest{Msg: &blobv1.PutBlobRequest_Header{Header: &blobv1.PutBlobHeader{BlobId: id, Size: size}}}
-		if err = stream.Send(hdr); err != nil {
-			err = sendErr(op, stream, err)
-		}
-	}
+	w, err := s.node.shards().Create(ctx, id, size)
 	if err != nil {
-		s.fail(errs.FromStatus(op, err))
+		s.fail(err)
+	} else {
+		defer w.Abort()
 	}
-	for b := range s.ch {
-		if s.failed.Load() {
-			continue
+	for p := range s.ch {
+		if !s.failed.Load() {
+			s.crc = crc32.Update(s.crc, castagnoli, p.b)
+			s.sent += int64(len(p.b))
+			if err := w.Write(p.b); err != nil {
+				s.fail(err)
+			}
 		}
-		s.crc = crc32.Update(s.crc, castagnoli, b)
-		s.sent += int64(len(b))
-		if err := stream.Send(&blobv1.PutBlobRequest{Msg: &blobv1.PutBlobRequest_Data{Data: b}}); err != nil {
-			s.fail(sendErr(op, stream, err))
-		}
+		p.done()
 	}
 	// The put was abandoned: the node must not commit what it has.
 	if err := ctx.Err(); err != nil {
@@ -87,12 +118,12 @@ func (s *shardPut) run(ctx context.Context, op, id string, size int64) {
 	if s.failed.Load() {
 		return
 	}
-	resp, err := stream.CloseAndRecv()
+	got, err := w.Commit()
 	if err != nil {
-		s.fail(errs.FromStatus(op, err))
+		s.fail(err)
 		return
 	}
-	if got := resp.GetBlob(); got.GetSize() != s.sent || got.GetCrc32C() != s.crc {
+	if got.GetSize() != s.sent || got.GetCrc32C() != s.crc {
 		// The node stored something other than what we sent. Never place
 		// it; try to remove it, but a failure to do so is GC's business.
 		_, _ = s.node.Client.DeleteBlob(context.WithoutCancel(ctx), &blobv1.DeleteBlobRequest{BlobId: id})
@@ -100,7 +131,7 @@ func (s *shardPut) run(ctx context.Context, op, id string, size int64) {
 			got.GetSize(), got.GetCrc32C(), s.sent, s.crc).WithDetail("node_id", s.node.ID))
 		return
 	}
-	s.info = resp.GetBlob()
+	s.info = got
 }
 
 // putEC cuts r into stripes, codes each into k+m pieces and streams piece i
@@ -140,7 +171,7 @@ func (c *Client) putEC(ctx context.Context, op, blobID string, r io.Reader, size
 	layout := &metadatav1.BlobPlacement{BlobId: blobID, DataShards: uint32(g.k), ParityShards: uint32(g.m)}
 	for i, n := range targets {
 		sctx, scancel := context.WithCancel(ctx)
-		s := &shardPut{index: i, node: n, ch: make(chan []byte, shardQueue), cancel: scancel,
+		s := &shardPut{index: i, node: n, ch: make(chan piece, shardQueue), cancel: scancel,
 			dead: make(chan struct{}), finished: finished}
 		shards[i] = s
 		go s.run(sctx, op, ShardID(layout, i), shardSize)
@@ -170,7 +201,7 @@ func (c *Client) putEC(ctx context.Context, op, blobID string, r io.Reader, size
 		// The header carries the size when it is announced; the trailer
 		// always does.
 		h := shardHeader{index: i, k: g.k, m: g.m, stripe: g.s, size: size, idCRC: idCRC(blobID)}
-		w.send(ctx, s, h.encode())
+		w.send(ctx, s, piece{b: h.encode()})
 	}
 	n, objCRC, err := w.stripes(ctx, r, size, enc, g)
 	if err != nil {
@@ -178,7 +209,7 @@ func (c *Client) putEC(ctx context.Context, op, blobID string, r io.Reader, size
 	}
 	trailer := shardTrailer{size: n, crc: objCRC, idCRC: idCRC(blobID)}.encode()
 	for _, s := range shards {
-		w.send(ctx, s, trailer)
+		w.send(ctx, s, piece{b: trailer})
 	}
 	if err := w.check(); err != nil {
 		return nil, err
@@ -198,26 +229,30 @@ type ecWriter struct {
 	quorum int
 }
 
-// send queues b for shard s; a shard that takes no message for
-// stallTimeout is failed, so one hung node cannot hold up the put.
-func (w *ecWriter) send(ctx context.Context, s *shardPut, b []byte) {
+// send queues p for shard s; a shard that takes no message for
+// stallTimeout is failed, so one hung node cannot hold up the put. A
+// message that is not queued is done at once.
+func (w *ecWriter) send(ctx context.Context, s *shardPut, p piece) {
 	if s.failed.Load() {
+		p.done()
 		return
 	}
 	select {
-	case s.ch <- b:
+	case s.ch <- p:
 		return
 	default:
 	}
 	t := time.NewTimer(stallTimeout)
 	defer t.Stop()
 	select {
-	case s.ch <- b:
+	case s.ch <- p:
+		return
 	case <-s.dead:
 	case <-ctx.Done():
 	case <-t.C:
 		s.fail(errs.Errorf(errs.Unavailable, w.op, "blobstore node took no data for %v", stallTimeout).WithDetail("node_id", s.node.ID))
 	}
+	p.done()
 }
 
 // check fails the put when fewer than a quorum of shards are still going.
@@ -272,34 +307,43 @@ func (w *ecWriter) stripes(ctx context.Context, r io.Reader, size int64, enc ree
 			}
 			return n, crc, nil
 		}
-		// Fresh buffers per stripe: gRPC does not allow reusing a message's
-		// memory after Send, and the pieces are sent as they are.
-		buf := make([]byte, sb)
+		// Pooled buffers per stripe, back in the pool once every shard
+		// has written its piece (stripeBufs).
+		st := &stripeBufs{data: bufpool.Get(int(sb))}
+		buf := st.data
 		got, rerr := io.ReadFull(r, buf[:want])
 		eof := errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF)
 		if rerr != nil && !eof {
+			bufpool.Put(buf)
 			return 0, 0, readerErr(op, rerr)
+		}
+		if got == 0 {
+			bufpool.Put(buf)
 		}
 		if got > 0 {
 			crc = crc32.Update(crc, castagnoli, buf[:got])
 			n += int64(got)
 			pl := (int64(got) + int64(g.k) - 1) / int64(g.k)
+			// The last piece is zero-padded to the piece length.
+			clear(buf[got : int64(g.k)*pl])
 			pieces := make([][]byte, g.k+g.m)
 			for j := range g.k {
 				pieces[j] = buf[int64(j)*pl : int64(j+1)*pl]
 			}
 			for j := g.k; j < g.k+g.m; j++ {
-				pieces[j] = make([]byte, pl)
+				pieces[j] = bufpool.Get(int(pl))
+				st.parity = append(st.parity, pieces[j])
 			}
 			if g.m > 0 {
 				if err := enc.Encode(pieces); err != nil {
 					return 0, 0, errs.E(errs.Internal, op, err)
 				}
 			}
+			st.refs.Store(int32(len(w.shards)))
 			for i, s := range w.shards {
 				for b := pieces[i]; len(b) > 0; {
 					m := min(len(b), putMessageSize)
-					w.send(ctx, s, b[:m])
+					w.send(ctx, s, piece{b: b[:m], stripe: st, last: m == len(b)})
 					b = b[m:]
 				}
 			}

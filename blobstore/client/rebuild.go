@@ -56,30 +56,24 @@ func (c *Client) Rebuild(ctx context.Context, p *metadatav1.BlobPlacement, index
 	d.open(d.more(g.k))
 
 	id := ShardID(p, index)
-	stream, err := target.Client.PutBlob(ctx)
+	w, err := target.shards().Create(ctx, id, g.shardSize(n))
 	if err != nil {
-		return nil, errs.FromStatus(op, err)
+		return nil, err
 	}
+	// Every return before Commit aborts the write: target never commits a
+	// partial or unverified shard.
+	defer w.Abort()
 	var crc uint32
 	var sent int64
 	send := func(b []byte) error {
 		crc = crc32.Update(crc, castagnoli, b)
 		sent += int64(len(b))
-		if err := stream.Send(&blobv1.PutBlobRequest{Msg: &blobv1.PutBlobRequest_Data{Data: b}}); err != nil {
-			return sendErr(op, stream, err)
-		}
-		return nil
-	}
-	hdr := &blobv1.PutBlobRequest{Msg: &blobv1.PutBlobRequest_Header{Header: &blobv1.PutBlobHeader{BlobId: id, Size: g.shardSize(n)}}}
-	if err := stream.Send(hdr); err != nil {
-		return nil, sendErr(op, stream, err)
+		return w.Write(b)
 	}
 	h := shardHeader{index: index, k: g.k, m: g.m, stripe: g.s, size: n, idCRC: idCRC(p.GetBlobId())}
 	if err := send(h.encode()); err != nil {
 		return nil, err
 	}
-	// Every return before CloseAndRecv cancels ctx, which aborts the put:
-	// target never commits a partial or unverified shard.
 	var objCRC uint32
 	for s := range g.stripes(n) {
 		shards, err := d.next()
@@ -92,11 +86,11 @@ func (c *Client) Rebuild(ctx context.Context, p *metadatav1.BlobPlacement, index
 			objCRC = crc32.Update(objCRC, castagnoli, shards[j][:k])
 			left -= k
 		}
-		// A fresh copy: the decoder reuses its buffers, gRPC may still
-		// hold a sent message.
+		// A writer keeps nothing once Write returns, so the decoder's
+		// buffers are sent as they are.
 		for b := shards[index]; len(b) > 0; {
 			m := min(len(b), putMessageSize)
-			if err := send(append([]byte(nil), b[:m]...)); err != nil {
+			if err := send(b[:m]); err != nil {
 				return nil, err
 			}
 			b = b[m:]
@@ -113,13 +107,13 @@ func (c *Client) Rebuild(ctx context.Context, p *metadatav1.BlobPlacement, index
 	if err := send(shardTrailer{size: n, crc: objCRC, idCRC: idCRC(p.GetBlobId())}.encode()); err != nil {
 		return nil, err
 	}
-	resp, err := stream.CloseAndRecv()
+	got, err := w.Commit()
 	if err != nil {
-		return nil, errs.FromStatus(op, err)
+		return nil, err
 	}
-	if got := resp.GetBlob(); got.GetSize() != sent || got.GetCrc32C() != crc {
+	if got.GetSize() != sent || got.GetCrc32C() != crc {
 		return nil, errs.Errorf(errs.DataLoss, op, "node stored %d bytes with crc32c %08x, sent %d with %08x",
 			got.GetSize(), got.GetCrc32C(), sent, crc).WithDetail("blob_id", p.GetBlobId()).WithDetail("shard", strconv.Itoa(index))
 	}
-	return resp.GetBlob(), nil
+	return got, nil
 }

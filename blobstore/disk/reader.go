@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/coffer-project/coffer/services/bufpool"
 	"github.com/coffer-project/coffer/services/errs"
 )
 
@@ -85,7 +86,7 @@ func (b *Blob) NewReader(offset, length int64) (*Reader, error) {
 		r.last = (offset + length - 1) / cs
 		r.skip = offset - r.next*cs
 		r.batch = min(max(1, readBatch/cs), r.last-r.next+1)
-		r.buf = make([]byte, r.batch*(cs+CRCSize))
+		r.buf = bufpool.Get(int(r.batch * (cs + CRCSize)))
 	}
 	return r, nil
 }
@@ -93,7 +94,7 @@ func (b *Blob) NewReader(offset, length int64) (*Reader, error) {
 // Reader reads a byte range of a blob, verifying the checksum of every chunk
 // before any byte of it is returned. A corrupt or missing chunk ends the read
 // with DataLoss after the verified bytes before it. A Reader is used by one
-// goroutine at a time.
+// goroutine at a time; Close returns its buffer to the pool.
 type Reader struct {
 	b         *Blob
 	next      int64 // next chunk to load
@@ -111,6 +112,38 @@ type Reader struct {
 
 // Len is the number of bytes of the range not yet returned.
 func (r *Reader) Len() int64 { return r.remaining + int64(len(r.avail)) }
+
+// Next returns the next verified bytes of the range (a batch of chunks, at
+// most readBatch bytes), without copying them: the slice is the reader's
+// own buffer, valid until the next call of Next, Read or Close. At the end
+// of the range it returns io.EOF; after a bad chunk, the verified bytes
+// before it and then the error.
+func (r *Reader) Next() ([]byte, error) {
+	for len(r.avail) == 0 {
+		if r.err != nil {
+			return nil, r.err
+		}
+		if r.remaining == 0 {
+			return nil, io.EOF
+		}
+		r.load()
+	}
+	v := r.avail
+	r.avail = nil
+	return v, nil
+}
+
+// Close releases the reader's buffer; the reader must not be used after.
+// It does not close the Blob.
+func (r *Reader) Close() {
+	if r.buf != nil {
+		bufpool.Put(r.buf)
+		r.buf, r.avail = nil, nil
+		if r.err == nil {
+			r.err = errs.Errorf(errs.Canceled, "disk.Read", "read after close").WithDetail("blob_id", r.b.id)
+		}
+	}
+}
 
 // Read implements io.Reader.
 func (r *Reader) Read(p []byte) (int, error) {
@@ -193,7 +226,8 @@ func (b *Blob) Verify(ctx context.Context) ([]int64, error) {
 	l := b.l
 	nchunks := l.chunks()
 	batch := min(max(1, readBatch/l.chunkSize), max(nchunks, 1))
-	buf := make([]byte, batch*(l.chunkSize+CRCSize))
+	buf := bufpool.Get(int(batch * (l.chunkSize + CRCSize)))
+	defer bufpool.Put(buf)
 	var corrupt []int64
 	var crc uint32
 	for first := int64(0); first < nchunks; first += batch {

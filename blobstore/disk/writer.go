@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/coffer-project/coffer/services/bufpool"
 	"github.com/coffer-project/coffer/services/errs"
 )
 
@@ -67,7 +68,7 @@ func (s *Store) Create(id string, size int64) (*Writer, error) {
 		expected: size,
 		f:        f,
 		tmp:      tmp,
-		buf:      make([]byte, s.chunkSize+CRCSize),
+		buf:      bufpool.Get(s.chunkSize + CRCSize),
 	}, nil
 }
 
@@ -165,6 +166,7 @@ func (w *Writer) Commit() (Info, error) {
 	}
 	err := w.f.Close()
 	w.f = nil
+	w.release()
 	if err != nil {
 		return Info{}, w.fail(ioErr(op, w.id, err))
 	}
@@ -213,11 +215,21 @@ func (w *Writer) fail(err error) error {
 	return w.err
 }
 
+// release returns the chunk buffer to the pool once nothing more will be
+// written.
+func (w *Writer) release() {
+	if w.buf != nil {
+		bufpool.Put(w.buf)
+		w.buf = nil
+	}
+}
+
 func (w *Writer) cleanup() error {
 	if w.done {
 		return nil
 	}
 	w.done = true
+	w.release()
 	if w.f != nil {
 		w.f.Close()
 		w.f = nil

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coffer-project/coffer/services/app"
+	"github.com/coffer-project/coffer/services/admin"
 )
 
 // The cluster under test: its own compose project, subnet and credentials,
@@ -176,7 +176,7 @@ func (c *cluster) connect(service, ip string) {
 }
 
 // report runs `coffer admin cluster --json` inside the cluster.
-func (c *cluster) report(verify bool) (*app.ClusterReport, error) {
+func (c *cluster) report(verify bool) (*admin.ClusterReport, error) {
 	args := []string{"exec", container(adminHost), "/coffer", "admin", "cluster", "--json", "--timeout=50s"}
 	if verify {
 		args = append(args, "--verify")
@@ -187,7 +187,7 @@ func (c *cluster) report(verify bool) (*app.ClusterReport, error) {
 	cmd := exec.CommandContext(ctx, "docker", args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	rep := &app.ClusterReport{}
+	rep := &admin.ClusterReport{}
 	if jerr := json.Unmarshal(stdout.Bytes(), rep); jerr != nil {
 		return nil, fmt.Errorf("admin cluster: %v (%v): %s%s", jerr, err, stdout.String(), stderr.String())
 	}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/coffer-project/coffer/gateway/conformance"
-	"github.com/coffer-project/coffer/services/app"
+	"github.com/coffer-project/coffer/services/admin"
 )
 
 // TestCluster is the whole end-to-end run: conformance suites, then the
@@ -74,11 +74,11 @@ func passed(t *testing.T) string {
 }
 
 // mustReport asks `coffer admin cluster`, retrying a few times.
-func mustReport(t *testing.T, c *cluster, verify bool) *app.ClusterReport {
+func mustReport(t *testing.T, c *cluster, verify bool) *admin.ClusterReport {
 	t.Helper()
 	var err error
 	for i := 0; i < 5; i++ {
-		var rep *app.ClusterReport
+		var rep *admin.ClusterReport
 		if rep, err = c.report(verify); err == nil && rep.Leader != "" {
 			return rep
 		}

@@ -103,6 +103,7 @@ func (h *Handler) authorizeAccount(w http.ResponseWriter, r *http.Request, c *ca
 	}
 	p := resp.GetPrincipal()
 	c.principal = p
+	c.ex.KeyID = p.GetKeyId()
 	ver := c.route.Version
 	if ver < 4 && len(p.GetBucketIds()) > 1 {
 		return withCode(errs.Errorf(errs.PermissionDenied, op,

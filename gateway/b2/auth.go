@@ -52,12 +52,26 @@ func (h *Handler) verify(r *http.Request, c *call, token string, kinds []authv1.
 		return err
 	}
 	c.token, c.principal, c.tokenKind = token, resp.GetPrincipal(), resp.GetKind()
+	if c.ex != nil {
+		c.ex.KeyID = c.principal.GetKeyId()
+	}
 	return nil
 }
 
-// account authenticates an API call by its account token.
-func (h *Handler) account(r *http.Request, c *call) error {
-	return h.verify(r, c, r.Header.Get("Authorization"), accountKinds, "")
+// authenticate verifies the token the call's table entry asks for
+// (calls.go), once, before the handler runs.
+func (h *Handler) authenticate(r *http.Request, c *call) error {
+	switch c.spec.token {
+	case accountToken:
+		return h.verify(r, c, r.Header.Get("Authorization"), accountKinds, "")
+	case uploadToken:
+		return h.verify(r, c, r.Header.Get("Authorization"), uploadKinds, c.route.Target)
+	case downloadToken:
+		return h.authenticateDownload(r, c, downloadKinds)
+	case accountDownloadToken:
+		return h.authenticateDownload(r, c, accountKinds)
+	}
+	return nil
 }
 
 // decide applies the one authorization decision to the caller.

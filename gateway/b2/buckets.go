@@ -53,9 +53,6 @@ func (h *Handler) decideAll(c *call, bucketID string, caps []string) error {
 }
 
 func (h *Handler) createBucket(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := h.account(r, c); err != nil {
-		return err
-	}
 	var q createBucketRequest
 	if err := h.decode(r, &q); err != nil {
 		return err
@@ -145,9 +142,6 @@ func (q *updateBucketRequest) check() (err error) {
 // atomically, by that update (which expects one more revision when corsd
 // changed the rules in between).
 func (h *Handler) updateBucket(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := h.account(r, c); err != nil {
-		return err
-	}
 	var q updateBucketRequest
 	if err := h.decode(r, &q); err != nil {
 		return err
@@ -265,9 +259,6 @@ func (q *listBucketsRequest) types() (map[string]bool, error) {
 // listBuckets is b2_list_buckets. A key restricted to buckets sees only
 // those (all names with listAllBucketNames).
 func (h *Handler) listBuckets(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := h.account(r, c); err != nil {
-		return err
-	}
 	var q listBucketsRequest
 	if err := h.decode(r, &q); err != nil {
 		return err
@@ -343,9 +334,6 @@ func (q *deleteBucketRequest) check() error {
 }
 
 func (h *Handler) deleteBucket(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := h.account(r, c); err != nil {
-		return err
-	}
 	var q deleteBucketRequest
 	if err := h.decode(r, &q); err != nil {
 		return err

@@ -9,18 +9,38 @@ import (
 	"github.com/coffer-project/coffer/services/errs"
 )
 
-// handlerFunc serves one classified request. It authenticates as its
-// call requires (see auth.go), so the pipeline stays visible in one place.
+// handlerFunc serves one classified, authenticated request.
 type handlerFunc func(h *Handler, w http.ResponseWriter, r *http.Request, c *call) error
 
 // callSpec declares a call as data: where it is served (API path, upload
-// URL or download), the methods it accepts, and its handler. A nil
-// handler answers an explicit "not supported".
+// URL or download), the methods it accepts, the token it needs — checked
+// once, before the handler runs (auth.go) — and its handler. A nil handler
+// answers an explicit "not supported".
 type callSpec struct {
 	kind    Kind
 	methods []string
+	token   tokenNeed
 	handler handlerFunc
 }
+
+// tokenNeed is the token a call must carry.
+type tokenNeed int
+
+const (
+	// accountToken: an account authorization token in Authorization.
+	accountToken tokenNeed = iota
+	// noToken: the call authenticates itself (b2_authorize_account's
+	// Basic credentials).
+	noToken
+	// uploadToken: the upload token of the URL's target, in Authorization.
+	uploadToken
+	// downloadToken: optional (public buckets); an account token or a
+	// download authorization, in the header or the query.
+	downloadToken
+	// accountDownloadToken: optional; an account token only (download
+	// authorizations are for downloads by name, §6.5).
+	accountDownloadToken
+)
 
 var (
 	jsonMethods     = []string{http.MethodPost, http.MethodGet}
@@ -34,45 +54,45 @@ func (s callSpec) allows(method string) bool { return slices.Contains(s.methods,
 // calls is the B2 call table (spec/b2-native.md §2–§6, §10). Every JSON
 // call accepts POST with a JSON body and GET with query parameters.
 var calls = map[string]callSpec{
-	"b2_authorize_account": {KindAPI, jsonMethods, (*Handler).authorizeAccount},
+	"b2_authorize_account": {KindAPI, jsonMethods, noToken, (*Handler).authorizeAccount},
 
-	"b2_create_bucket": {KindAPI, jsonMethods, (*Handler).createBucket},
-	"b2_update_bucket": {KindAPI, jsonMethods, (*Handler).updateBucket},
-	"b2_list_buckets":  {KindAPI, jsonMethods, (*Handler).listBuckets},
-	"b2_delete_bucket": {KindAPI, jsonMethods, (*Handler).deleteBucket},
+	"b2_create_bucket": {KindAPI, jsonMethods, accountToken, (*Handler).createBucket},
+	"b2_update_bucket": {KindAPI, jsonMethods, accountToken, (*Handler).updateBucket},
+	"b2_list_buckets":  {KindAPI, jsonMethods, accountToken, (*Handler).listBuckets},
+	"b2_delete_bucket": {KindAPI, jsonMethods, accountToken, (*Handler).deleteBucket},
 
-	"b2_get_upload_url":      {KindAPI, jsonMethods, (*Handler).getUploadURL},
-	"b2_upload_file":         {KindUpload, postOnly, (*Handler).uploadFile},
-	"b2_list_file_names":     {KindAPI, jsonMethods, (*Handler).listFileNames},
-	"b2_list_file_versions":  {KindAPI, jsonMethods, (*Handler).listFileVersions},
-	"b2_get_file_info":       {KindAPI, jsonMethods, (*Handler).getFileInfo},
-	"b2_hide_file":           {KindAPI, jsonMethods, (*Handler).hideFile},
-	"b2_delete_file_version": {KindAPI, jsonMethods, (*Handler).deleteFileVersion},
-	"b2_copy_file":           {KindAPI, jsonMethods, (*Handler).copyFile},
+	"b2_get_upload_url":      {KindAPI, jsonMethods, accountToken, (*Handler).getUploadURL},
+	"b2_upload_file":         {KindUpload, postOnly, uploadToken, (*Handler).uploadFile},
+	"b2_list_file_names":     {KindAPI, jsonMethods, accountToken, (*Handler).listFileNames},
+	"b2_list_file_versions":  {KindAPI, jsonMethods, accountToken, (*Handler).listFileVersions},
+	"b2_get_file_info":       {KindAPI, jsonMethods, accountToken, (*Handler).getFileInfo},
+	"b2_hide_file":           {KindAPI, jsonMethods, accountToken, (*Handler).hideFile},
+	"b2_delete_file_version": {KindAPI, jsonMethods, accountToken, (*Handler).deleteFileVersion},
+	"b2_copy_file":           {KindAPI, jsonMethods, accountToken, (*Handler).copyFile},
 
-	"b2_download_file_by_id":   {KindAPI, byIDMethods, (*Handler).downloadByID},
-	"b2_download_file_by_name": {KindDownload, downloadMethods, (*Handler).downloadByName},
+	"b2_download_file_by_id":   {KindAPI, byIDMethods, accountDownloadToken, (*Handler).downloadByID},
+	"b2_download_file_by_name": {KindDownload, downloadMethods, downloadToken, (*Handler).downloadByName},
 
-	"b2_start_large_file":            {KindAPI, jsonMethods, (*Handler).startLargeFile},
-	"b2_get_upload_part_url":         {KindAPI, jsonMethods, (*Handler).getUploadPartURL},
-	"b2_upload_part":                 {KindUploadPart, postOnly, (*Handler).uploadPart},
-	"b2_copy_part":                   {KindAPI, jsonMethods, (*Handler).copyPart},
-	"b2_list_parts":                  {KindAPI, jsonMethods, (*Handler).listParts},
-	"b2_finish_large_file":           {KindAPI, jsonMethods, (*Handler).finishLargeFile},
-	"b2_cancel_large_file":           {KindAPI, jsonMethods, (*Handler).cancelLargeFile},
-	"b2_list_unfinished_large_files": {KindAPI, jsonMethods, (*Handler).listUnfinishedLargeFiles},
+	"b2_start_large_file":            {KindAPI, jsonMethods, accountToken, (*Handler).startLargeFile},
+	"b2_get_upload_part_url":         {KindAPI, jsonMethods, accountToken, (*Handler).getUploadPartURL},
+	"b2_upload_part":                 {KindUploadPart, postOnly, uploadToken, (*Handler).uploadPart},
+	"b2_copy_part":                   {KindAPI, jsonMethods, accountToken, (*Handler).copyPart},
+	"b2_list_parts":                  {KindAPI, jsonMethods, accountToken, (*Handler).listParts},
+	"b2_finish_large_file":           {KindAPI, jsonMethods, accountToken, (*Handler).finishLargeFile},
+	"b2_cancel_large_file":           {KindAPI, jsonMethods, accountToken, (*Handler).cancelLargeFile},
+	"b2_list_unfinished_large_files": {KindAPI, jsonMethods, accountToken, (*Handler).listUnfinishedLargeFiles},
 
-	"b2_create_key":                 {KindAPI, jsonMethods, (*Handler).createKey},
-	"b2_list_keys":                  {KindAPI, jsonMethods, (*Handler).listKeys},
-	"b2_delete_key":                 {KindAPI, jsonMethods, (*Handler).deleteKey},
-	"b2_get_download_authorization": {KindAPI, jsonMethods, (*Handler).getDownloadAuthorization},
+	"b2_create_key":                 {KindAPI, jsonMethods, accountToken, (*Handler).createKey},
+	"b2_list_keys":                  {KindAPI, jsonMethods, accountToken, (*Handler).listKeys},
+	"b2_delete_key":                 {KindAPI, jsonMethods, accountToken, (*Handler).deleteKey},
+	"b2_get_download_authorization": {KindAPI, jsonMethods, accountToken, (*Handler).getDownloadAuthorization},
 
-	"b2_update_file_retention":  {KindAPI, jsonMethods, (*Handler).updateFileRetention},
-	"b2_update_file_legal_hold": {KindAPI, jsonMethods, (*Handler).updateFileLegalHold},
+	"b2_update_file_retention":  {KindAPI, jsonMethods, accountToken, (*Handler).updateFileRetention},
+	"b2_update_file_legal_hold": {KindAPI, jsonMethods, accountToken, (*Handler).updateFileLegalHold},
 
 	// Event notifications are optional (spec/b2-native.md §5.19).
-	"b2_get_bucket_notification_rules": {KindAPI, jsonMethods, nil},
-	"b2_set_bucket_notification_rules": {KindAPI, jsonMethods, nil},
+	"b2_get_bucket_notification_rules": {KindAPI, jsonMethods, accountToken, nil},
+	"b2_set_bucket_notification_rules": {KindAPI, jsonMethods, accountToken, nil},
 }
 
 // testMode implements X-Bz-Test-Mode (spec: clients test their retry logic

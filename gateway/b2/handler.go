@@ -1,20 +1,20 @@
 package b2
 
 import (
-	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/coffer-project/coffer/gateway/authcache"
 	"github.com/coffer-project/coffer/gateway/corscache"
 	"github.com/coffer-project/coffer/gateway/objects"
+	"github.com/coffer-project/coffer/gateway/shell"
 	authv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/auth/v1"
 	corsv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/cors/v1"
 	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
 	"github.com/coffer-project/coffer/services/errs"
-	"github.com/coffer-project/coffer/services/runtime"
 )
 
 // Config configures the B2 front-end.
@@ -46,7 +46,7 @@ type Deps struct {
 	Now func() time.Time
 }
 
-// Handler is the B2 front-end, an http.Handler safe for concurrent use.
+// Handler is the B2 front-end, a shell.Handler safe for concurrent use.
 type Handler struct {
 	cfg     Config
 	objects *objects.Layer
@@ -90,6 +90,7 @@ func New(cfg Config, deps Deps) *Handler {
 // call is the state of one request as it moves through the pipeline.
 type call struct {
 	id    string
+	ex    *shell.Exchange
 	route Route
 	spec  callSpec
 	// token is the Authorization the request carried ("" when none);
@@ -102,65 +103,41 @@ type call struct {
 // accountID is the caller's account.
 func (c *call) accountID() string { return c.principal.GetAccountId() }
 
-// statusWriter records whether the response has started, so an error after
-// the first byte aborts the connection instead of appending a JSON error to
-// a half-sent body.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
+// callNames names every call for logs and metrics; index 0 is a path that
+// names no call. callOps is its inverse.
+var callNames, callOps = func() ([]string, map[string]int) {
+	names := []string{"unknown"}
+	for name := range calls {
+		names = append(names, name)
+	}
+	slices.Sort(names[1:])
+	index := make(map[string]int, len(names))
+	for i, n := range names {
+		index[n] = i
+	}
+	return names, index
+}()
+
+// Dialect is what the request shell needs to serve B2: its request id
+// header, B2's JSON errors (per call), and what makes a request anonymous
+// (no token in the header or the query).
+func (h *Handler) Dialect() shell.Dialect {
+	return shell.Dialect{
+		API:       "b2",
+		Ops:       callNames,
+		IDHeaders: []string{"X-Bz-Request-Id"},
+		Anonymous: func(r *http.Request) bool {
+			return len(r.Header["Authorization"]) == 0 && !strings.Contains(r.URL.RawQuery, "Authorization=")
+		},
+		WriteError: func(w http.ResponseWriter, r *http.Request, ex *shell.Exchange, err error) {
+			writeError(w, r, ex.OpName(), err)
+		},
+	}
 }
 
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(p []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(p)
-}
-
-// ServeHTTP implements http.Handler.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	id := runtime.NewRequestID()
-	sw := &statusWriter{ResponseWriter: w}
-	sw.Header().Set("X-Bz-Request-Id", id)
-	sw.Header().Set("Server", "coffer")
-	r = r.WithContext(runtime.WithRequestID(r.Context(), id))
-	c := &call{id: id}
-	defer func() {
-		if rec := recover(); rec != nil {
-			if rec == http.ErrAbortHandler {
-				panic(rec)
-			}
-			h.log.Error("panic in B2 handler", "request_id", id, "call", c.route.Call, "panic", fmt.Sprint(rec))
-			if sw.status != 0 {
-				panic(http.ErrAbortHandler)
-			}
-			writeError(sw, r, c.route.Call, errs.E(errs.Internal, "b2", fmt.Errorf("panic: %v", rec)))
-		}
-	}()
-	if err := h.serve(sw, r, c); err != nil {
-		if sw.status != 0 {
-			// The status line is gone: cut the connection so the client
-			// sees a truncated body, never a silently wrong one.
-			h.log.Warn("B2 response failed after it started", "request_id", id, "call", c.route.Call, "err", err)
-			panic(http.ErrAbortHandler)
-		}
-		level := slog.LevelDebug
-		if k := errs.KindOf(err); k == errs.Internal || k == errs.Other || k == errs.DataLoss {
-			level = slog.LevelError
-		}
-		h.log.Log(r.Context(), level, "B2 request failed", "request_id", id, "call", c.route.Call, "err", err)
-		writeError(sw, r, c.route.Call, err)
-	}
-	h.log.Debug("b2", "request_id", id, "call", c.route.Call, "method", r.Method, "status", sw.status,
-		"duration", time.Since(start))
+// Serve serves one B2 request inside the request shell.
+func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, ex *shell.Exchange) error {
+	return h.serve(w, r, &call{id: ex.ID, ex: ex})
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -174,6 +151,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) error {
 		return errs.Errorf(errs.ObjectNotFound, "b2", "unknown call %s", truncate(route.Call, 64))
 	}
 	c.spec = spec
+	c.ex.SetOp(callOps[route.Call])
+	c.ex.Bucket = route.Bucket
 	if isPreflight(r) {
 		// Answered before authentication: preflights carry no credentials.
 		return h.preflight(w, r, c)
@@ -183,6 +162,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) error {
 	}
 	h.corsActual(w, r, c)
 	if err := h.test.apply(h.cfg.TestMode, r, c); err != nil {
+		return err
+	}
+	if err := h.authenticate(r, c); err != nil {
 		return err
 	}
 	if spec.handler == nil {

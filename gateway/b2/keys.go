@@ -69,9 +69,6 @@ func (q *createKeyRequest) parse() (*authv1.CreateKeyRequest, error) {
 }
 
 func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := h.account(r, c); err != nil {
-		return err
-	}
 	var q createKeyRequest
 	if err := h.decode(r, &q); err != nil {
 		return err
@@ -111,9 +108,6 @@ func (q *listKeysRequest) check() (err error) {
 }
 
 func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := h.account(r, c); err != nil {
-		return err
-	}
 	var q listKeysRequest
 	if err := h.decode(r, &q); err != nil {
 		return err
@@ -154,9 +148,6 @@ func (q *deleteKeyRequest) check() error {
 }
 
 func (h *Handler) deleteKey(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := h.account(r, c); err != nil {
-		return err
-	}
 	var q deleteKeyRequest
 	if err := h.decode(r, &q); err != nil {
 		return err
@@ -201,9 +192,6 @@ func (q *getDownloadAuthorizationRequest) check() (err error) {
 }
 
 func (h *Handler) getDownloadAuthorization(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := h.account(r, c); err != nil {
-		return err
-	}
 	var q getDownloadAuthorizationRequest
 	if err := h.decode(r, &q); err != nil {
 		return err

@@ -103,9 +103,6 @@ func lockSettings(ret *fileRetentionJSON, hold *string) (*metadatav1.Retention, 
 }
 
 func (h *Handler) startLargeFile(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := h.account(r, c); err != nil {
-		return err
-	}
 	var q startLargeFileRequest
 	if err := h.decode(r, &q); err != nil {
 		return err
@@ -194,9 +191,6 @@ func (q *fileIDRequest) check() error {
 // getUploadPartURL hands out an upload-part URL, checking first that the
 // large file exists, is unfinished and may be written by the caller.
 func (h *Handler) getUploadPartURL(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := h.account(r, c); err != nil {
-		return err
-	}
 	var q fileIDRequest
 	if err := h.decode(r, &q); err != nil {
 		return err
@@ -218,11 +212,7 @@ func (h *Handler) getUploadPartURL(w http.ResponseWriter, r *http.Request, c *ca
 // uploadPart is b2_upload_part at an upload-part URL.
 func (h *Handler) uploadPart(w http.ResponseWriter, r *http.Request, c *call) error {
 	const op = "b2.uploadPart"
-	token := r.Header.Get("Authorization")
-	if err := h.verify(r, c, token, uploadKinds, c.route.Target); err != nil {
-		return err
-	}
-	release, err := h.uploads.acquire(token)
+	release, err := h.uploads.acquire(c.token)
 	if err != nil {
 		return err
 	}
@@ -272,9 +262,6 @@ func (q *listPartsRequest) check() (err error) {
 }
 
 func (h *Handler) listParts(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := h.account(r, c); err != nil {
-		return err
-	}
 	var q listPartsRequest
 	if err := h.decode(r, &q); err != nil {
 		return err
@@ -331,9 +318,6 @@ func (q *finishLargeFileRequest) check() error {
 // the finished file again.
 func (h *Handler) finishLargeFile(w http.ResponseWriter, r *http.Request, c *call) error {
 	const op = "b2.finishLargeFile"
-	if err := h.account(r, c); err != nil {
-		return err
-	}
 	var q finishLargeFileRequest
 	if err := h.decode(r, &q); err != nil {
 		return err
@@ -413,9 +397,6 @@ func (h *Handler) parts(r *http.Request, uploadID string, upTo int32) (map[int32
 }
 
 func (h *Handler) cancelLargeFile(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := h.account(r, c); err != nil {
-		return err
-	}
 	var q fileIDRequest
 	if err := h.decode(r, &q); err != nil {
 		return err
@@ -460,9 +441,6 @@ func (q *listUnfinishedRequest) check() (err error) {
 }
 
 func (h *Handler) listUnfinishedLargeFiles(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := h.account(r, c); err != nil {
-		return err
-	}
 	var q listUnfinishedRequest
 	if err := h.decode(r, &q); err != nil {
 		return err

@@ -83,9 +83,6 @@ func (h *Handler) lockTarget(c *call, name, fileID, capability string, bypass bo
 }
 
 func (h *Handler) updateFileRetention(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := h.account(r, c); err != nil {
-		return err
-	}
 	var q updateFileRetentionRequest
 	if err := h.decode(r, &q); err != nil {
 		return err
@@ -137,9 +134,6 @@ func (q *updateFileLegalHoldRequest) check() error {
 }
 
 func (h *Handler) updateFileLegalHold(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := h.account(r, c); err != nil {
-		return err
-	}
 	var q updateFileLegalHoldRequest
 	if err := h.decode(r, &q); err != nil {
 		return err

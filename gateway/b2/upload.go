@@ -63,9 +63,6 @@ func (h *Handler) uploadURL(r *http.Request, c *call, kind, target string) strin
 }
 
 func (h *Handler) getUploadURL(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := h.account(r, c); err != nil {
-		return err
-	}
 	var q getUploadURLRequest
 	if err := h.decode(r, &q); err != nil {
 		return err
@@ -233,11 +230,7 @@ func (u *uploadHeaders) body(r io.Reader) io.Reader {
 
 // uploadFile is b2_upload_file at an upload URL.
 func (h *Handler) uploadFile(w http.ResponseWriter, r *http.Request, c *call) error {
-	token := r.Header.Get("Authorization")
-	if err := h.verify(r, c, token, uploadKinds, c.route.Target); err != nil {
-		return err
-	}
-	release, err := h.uploads.acquire(token)
+	release, err := h.uploads.acquire(c.token)
 	if err != nil {
 		return err
 	}

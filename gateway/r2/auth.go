@@ -74,21 +74,17 @@ func (ps *principals) lookup(ctx context.Context, token string) (*authv1.Princip
 }
 
 // authenticate resolves the Bearer token before any route runs.
-func (ps *principals) authenticate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || strings.TrimSpace(tok) == "" {
-			writeError(w, toAPIError(errs.Errorf(errs.Unauthenticated, "r2.auth", "Missing or malformed Authorization: Bearer token.")))
-			return
+func (ps *principals) authenticate(r *http.Request) (*authv1.Principal, error) {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || strings.TrimSpace(tok) == "" {
+		return nil, errs.Errorf(errs.Unauthenticated, "r2.auth", "Missing or malformed Authorization: Bearer token.")
+	}
+	p, err := ps.lookup(r.Context(), strings.TrimSpace(tok))
+	if err != nil {
+		if k := errs.KindOf(err); k != errs.Unavailable && k != errs.DeadlineExceeded && k != errs.NotLeader && k != errs.Internal {
+			err = errs.Errorf(errs.Unauthenticated, "r2.auth", "Authentication error.")
 		}
-		p, err := ps.lookup(r.Context(), strings.TrimSpace(tok))
-		if err != nil {
-			if k := errs.KindOf(err); k != errs.Unavailable && k != errs.DeadlineExceeded && k != errs.NotLeader && k != errs.Internal {
-				err = errs.Errorf(errs.Unauthenticated, "r2.auth", "Authentication error.")
-			}
-			writeError(w, toAPIError(err))
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
-	})
+		return nil, err
+	}
+	return p, nil
 }

@@ -4,14 +4,12 @@ import (
 	"context"
 	"encoding/base64"
 	"log/slog"
-	"math"
 	"net/http"
 	"sort"
 	"strings"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
+	"github.com/coffer-project/coffer/corsd/policy"
 	"github.com/coffer-project/coffer/gateway/objects"
 	authv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/auth/v1"
 	corsv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/cors/v1"
@@ -50,8 +48,15 @@ type Server struct {
 	deps Deps
 }
 
-// NewHandler returns the http.Handler serving every route under Prefix.
-func NewHandler(cfg Config, deps Deps) (http.Handler, error) {
+// Handler serves every route under Prefix, a shell.Handler safe for
+// concurrent use.
+type Handler struct {
+	mux        http.Handler
+	principals *principals
+}
+
+// NewHandler returns the handler serving every route under Prefix.
+func NewHandler(cfg Config, deps Deps) (*Handler, error) {
 	if cfg.Location == "" {
 		cfg.Location = "wnam"
 	}
@@ -60,8 +65,7 @@ func NewHandler(cfg Config, deps Deps) (http.Handler, error) {
 	if err := r2v1.RegisterR2ServiceHandlerServer(context.Background(), mux, srv); err != nil {
 		return nil, err
 	}
-	ps := &principals{auth: deps.Auth, now: time.Now, cache: map[[32]byte]cached{}}
-	return ps.authenticate(mux), nil
+	return &Handler{mux: mux, principals: &principals{auth: deps.Auth, now: time.Now, cache: map[[32]byte]cached{}}}, nil
 }
 
 // allow checks the account in the path and asks authd's one decision.
@@ -256,19 +260,7 @@ func (s *Server) GetBucketCors(ctx context.Context, req *r2v1.GetBucketCorsReque
 	if err != nil {
 		return nil, err
 	}
-	out := &r2v1.GetBucketCorsResponse{Rules: []*r2v1.CorsRule{}}
-	for _, r := range resp.GetRules() {
-		rule := &r2v1.CorsRule{
-			Id:            r.GetName(),
-			Allowed:       &r2v1.CorsAllowed{Methods: r.GetAllowedOperations(), Origins: r.GetAllowedOrigins(), Headers: r.GetAllowedHeaders()},
-			ExposeHeaders: r.GetExposeHeaders(),
-		}
-		if r.MaxAgeSeconds != nil {
-			rule.MaxAgeSeconds = proto.Float64(float64(r.GetMaxAgeSeconds()))
-		}
-		out.Rules = append(out.Rules, rule)
-	}
-	return out, nil
+	return &r2v1.GetBucketCorsResponse{Rules: policy.ToR2(resp.GetRules())}, nil
 }
 
 // PutBucketCors replaces the bucket's rules (an empty list clears them).
@@ -280,20 +272,9 @@ func (s *Server) PutBucketCors(ctx context.Context, req *r2v1.PutBucketCorsReque
 	if err := s.allow(ctx, req.GetAccountId(), "writeBuckets", b); err != nil {
 		return nil, err
 	}
-	rules := make([]*corsv1.CorsRule, 0, len(req.GetRules()))
-	for i, r := range req.GetRules() {
-		c := &corsv1.CorsRule{
-			Name: r.GetId(), AllowedOperations: r.GetAllowed().GetMethods(), AllowedOrigins: r.GetAllowed().GetOrigins(),
-			AllowedHeaders: r.GetAllowed().GetHeaders(), ExposeHeaders: r.GetExposeHeaders(),
-		}
-		if r.MaxAgeSeconds != nil {
-			v := r.GetMaxAgeSeconds()
-			if v != math.Trunc(v) || v < 0 || v > 86400 {
-				return nil, errs.Errorf(errs.InvalidRequest, "r2.PutBucketCors", "rules[%d].maxAgeSeconds must be a whole number from 0 to 86400.", i)
-			}
-			c.MaxAgeSeconds = proto.Int32(int32(v))
-		}
-		rules = append(rules, c)
+	rules, err := policy.FromR2(req.GetRules())
+	if err != nil {
+		return nil, err
 	}
 	if _, err := s.deps.Cors.PutBucketCors(ctx, &corsv1.PutBucketCorsRequest{BucketId: b.GetBucketId(), Rules: rules, Dialect: corsv1.Dialect_DIALECT_R2}); err != nil {
 		return nil, err

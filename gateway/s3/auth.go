@@ -79,6 +79,7 @@ func (h *Handler) authenticate(ctx context.Context, r *http.Request, c *call) er
 	c.principal = p
 	if !p.GetAnonymous() {
 		c.sig = resp
+		c.ex.KeyID = p.GetKeyId()
 	}
 	return nil
 }

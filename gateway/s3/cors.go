@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/coffer-project/coffer/gateway/corscache"
 	corsv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/cors/v1"
 	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
 	"github.com/coffer-project/coffer/services/errs"
@@ -53,48 +54,31 @@ func (h *Handler) preflight(w http.ResponseWriter, r *http.Request, c *call) err
 		}
 		return err
 	}
-	d, err := h.corsDecisions.Evaluate(r.Context(), b.GetBucket().GetCorsIndex(), &corsv1.EvaluateRequest{
-		BucketId: b.GetBucket().GetBucketId(), Dialect: corsv1.Dialect_DIALECT_S3,
-		Operation: "s3_" + strings.ToLower(method), Origin: origin, Method: method,
-		RequestHeaders: []string{r.Header.Get("Access-Control-Request-Headers")}, Preflight: true,
-		TokenKind:    corsv1.TokenKind_TOKEN_KIND_S3,
-		BucketPublic: b.GetBucket().GetType() == metadatav1.BucketType_BUCKET_TYPE_ALL_PUBLIC,
+	allowed, reason, err := h.corsDecisions.Preflight(r.Context(), w.Header(), corscache.Question{
+		Bucket: b.GetBucket(), Dialect: corsv1.Dialect_DIALECT_S3, Operation: "s3_" + strings.ToLower(method),
+		Origin: origin, Method: method, TokenKind: corsv1.TokenKind_TOKEN_KIND_S3,
+		RequestHeaders: corscache.SplitHeaderList(r.Header.Get("Access-Control-Request-Headers")),
 	})
 	if err != nil {
-		// Fail closed: without corsd's answer no preflight is approved.
 		h.log.Warn("corsd unavailable; preflight refused", "request_id", c.id, "err", err)
 		return forbidden("This CORS request is not allowed.")
 	}
-	if d.GetDecision() != corsv1.Decision_DECISION_ALLOW {
-		return forbidden(d.GetMessage())
-	}
-	for _, hd := range d.GetHeaders() {
-		w.Header().Set(hd.GetName(), hd.GetValue())
+	if !allowed {
+		return forbidden(reason)
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
 
-// applyCORS asks corsd about an actual request that carries Origin and
-// sets the headers it returns before the handler runs, so they are on
-// error responses too (scripts can then read the error). Any failure means
-// no CORS headers, never a refusal of the request itself.
+// applyCORS sets corsd's headers for an actual request that carries
+// Origin before the handler runs, so they are on error responses too. Any
+// failure means no CORS headers, never a refusal of the request itself.
 func (h *Handler) applyCORS(ctx context.Context, w http.ResponseWriter, r *http.Request, c *call) {
-	origin := r.Header.Get("Origin")
-	if origin == "" || c.bucket == nil {
-		return
-	}
-	d, err := h.corsDecisions.Evaluate(ctx, c.bucket.GetCorsIndex(), &corsv1.EvaluateRequest{
-		BucketId: c.bucket.GetBucketId(), Dialect: corsv1.Dialect_DIALECT_S3,
-		Operation: "s3_" + strings.ToLower(r.Method), Origin: origin, Method: r.Method,
-		TokenKind:    corsv1.TokenKind_TOKEN_KIND_S3,
-		BucketPublic: c.bucket.GetType() == metadatav1.BucketType_BUCKET_TYPE_ALL_PUBLIC,
+	err := h.corsDecisions.Apply(ctx, w.Header(), corscache.Question{
+		Bucket: c.bucket, Dialect: corsv1.Dialect_DIALECT_S3, Operation: "s3_" + strings.ToLower(r.Method),
+		Origin: r.Header.Get("Origin"), Method: r.Method, TokenKind: corsv1.TokenKind_TOKEN_KIND_S3,
 	})
 	if err != nil {
 		h.log.Warn("corsd unavailable; answering without CORS headers", "request_id", c.id, "err", err)
-		return
-	}
-	for _, hd := range d.GetHeaders() {
-		w.Header().Set(hd.GetName(), hd.GetValue())
 	}
 }

@@ -195,6 +195,9 @@ func writeError(w http.ResponseWriter, r *http.Request, requestID string, req Re
 		if v := e.Details["version_id"]; v != "" {
 			w.Header().Set("x-amz-version-id", v)
 		}
+		if v := e.Details["last_modified"]; v != "" {
+			w.Header().Set("Last-Modified", v)
+		}
 	}
 	if ae.Status == http.StatusRequestedRangeNotSatisfiable {
 		if size := e.Details["actual_object_size"]; size != "" {

@@ -1,15 +1,14 @@
 package s3
 
 import (
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/coffer-project/coffer/gateway/authcache"
 	"github.com/coffer-project/coffer/gateway/corscache"
 	"github.com/coffer-project/coffer/gateway/objects"
+	"github.com/coffer-project/coffer/gateway/shell"
 	authv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/auth/v1"
 	corsv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/cors/v1"
 	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
@@ -37,7 +36,7 @@ type Deps struct {
 	Log  *slog.Logger
 }
 
-// Handler is the S3 front-end, an http.Handler safe for concurrent use.
+// Handler is the S3 front-end, a shell.Handler safe for concurrent use.
 type Handler struct {
 	cfg     Config
 	objects *objects.Layer
@@ -63,6 +62,7 @@ func New(cfg Config, deps Deps) *Handler {
 // call is the state of one request as it moves through the pipeline.
 type call struct {
 	id        string
+	ex        *shell.Exchange
 	req       Request
 	spec      opSpec
 	bucket    *metadatav1.Bucket
@@ -71,68 +71,40 @@ type call struct {
 	sig *authv1.VerifySigV4Response
 }
 
-// statusWriter records whether the response has started, so an error after
-// the first byte aborts the connection instead of appending an XML error to
-// a half-sent body.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
+// opNames names every Op for logs and metrics, indexed by Op.
+var opNames = func() []string {
+	names := make([]string, OpUnsupported+1)
+	names[OpUnknown], names[OpPreflight], names[OpUnsupported] = "Unknown", "Preflight", "Unsupported"
+	for op, spec := range ops {
+		names[op] = spec.name
+	}
+	return names
+}()
+
+// Dialect is what the request shell needs to serve S3: request ids in
+// S3's shape and headers, S3's XML errors, and what makes a request
+// anonymous (no Authorization header, no presigned query).
+func (h *Handler) Dialect() shell.Dialect {
+	return shell.Dialect{
+		API:       "s3",
+		Ops:       opNames,
+		NewID:     func() string { return strings.ToUpper(runtime.NewRequestID()) },
+		IDHeaders: []string{"X-Amz-Request-Id", "X-Amz-Id-2"},
+		Anonymous: anonymous,
+		WriteError: func(w http.ResponseWriter, r *http.Request, ex *shell.Exchange, err error) {
+			writeError(w, r, ex.ID, Request{Bucket: ex.Bucket, Key: ex.Key}, err)
+		},
+	}
 }
 
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
+// anonymous reports whether r carries no S3 credentials at all.
+func anonymous(r *http.Request) bool {
+	return len(r.Header["Authorization"]) == 0 && !strings.Contains(r.URL.RawQuery, "X-Amz-Credential")
 }
 
-func (s *statusWriter) Write(p []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(p)
-}
-
-// ServeHTTP implements http.Handler.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	id := strings.ToUpper(runtime.NewRequestID())
-	sw := &statusWriter{ResponseWriter: w}
-	sw.Header().Set("x-amz-request-id", id)
-	sw.Header().Set("x-amz-id-2", id)
-	sw.Header().Set("Server", "coffer")
-	r = r.WithContext(runtime.WithRequestID(r.Context(), id))
-	c := &call{id: id}
-	defer func() {
-		if rec := recover(); rec != nil {
-			if rec == http.ErrAbortHandler {
-				panic(rec)
-			}
-			h.log.Error("panic in S3 handler", "request_id", id, "op", c.spec.name, "panic", fmt.Sprint(rec))
-			if sw.status != 0 {
-				panic(http.ErrAbortHandler)
-			}
-			writeError(sw, r, id, c.req, errs.E(errs.Internal, "s3", fmt.Errorf("panic: %v", rec)))
-		}
-	}()
-	err := h.serve(sw, r, c)
-	if err != nil {
-		if sw.status != 0 {
-			// The status line is gone: cut the connection so the client sees
-			// a truncated body, never a silently wrong one.
-			h.log.Warn("S3 response failed after it started", "request_id", id, "op", c.spec.name, "err", err)
-			panic(http.ErrAbortHandler)
-		}
-		level := slog.LevelDebug
-		if k := errs.KindOf(err); k == errs.Internal || k == errs.Other || k == errs.DataLoss {
-			level = slog.LevelError
-		}
-		h.log.Log(r.Context(), level, "S3 request failed", "request_id", id, "op", c.spec.name,
-			"bucket", c.req.Bucket, "err", err)
-		writeError(sw, r, id, c.req, err)
-	}
-	h.log.Debug("s3", "request_id", id, "op", c.spec.name, "method", r.Method, "status", sw.status,
-		"duration", time.Since(start))
+// Serve serves one S3 request inside the request shell.
+func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, ex *shell.Exchange) error {
+	return h.serve(w, r, &call{id: ex.ID, ex: ex})
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -141,6 +113,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) error {
 		return err
 	}
 	c.req = req
+	c.ex.SetOp(int(req.Op))
+	c.ex.Bucket, c.ex.Key = req.Bucket, req.Key
 	switch req.Op {
 	case OpUnknown:
 		return errs.E(errs.MethodNotAllowed, "s3", nil)

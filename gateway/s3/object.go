@@ -203,8 +203,8 @@ func (h *Handler) getObject(w http.ResponseWriter, r *http.Request, c *call) err
 	switch v.GetAction() {
 	case metadatav1.VersionAction_VERSION_ACTION_HIDE:
 		// GET of a delete marker by id: 405 with the marker's headers.
-		w.Header().Set("Last-Modified", httpTime(v.GetCreateTimeUnixNanos()))
-		return errs.E(errs.MethodNotAllowed, op, nil).WithDetail("delete_marker", "true").WithDetail("version_id", v.GetVersionId())
+		return errs.E(errs.MethodNotAllowed, op, nil).WithDetail("delete_marker", "true").WithDetail("version_id", v.GetVersionId()).
+			WithDetail("last_modified", httpTime(v.GetCreateTimeUnixNanos()))
 	case metadatav1.VersionAction_VERSION_ACTION_UPLOAD:
 	default:
 		return errs.E(errs.VersionNotFound, op, nil).WithKey(c.req.Key)

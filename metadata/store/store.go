@@ -111,6 +111,11 @@ type Store struct {
 
 	hadState bool // Raft state existed when the store was opened
 
+	// Leadership observation (leadership.go).
+	observer *raft.Observer
+	leaderCh chan struct{}
+	obsDone  chan struct{}
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -199,6 +204,7 @@ func Open(cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("store: start raft: %w", err)
 	}
 	s.metrics = newMetrics(cfg.Registerer, s)
+	s.watchLeadership()
 	ok = true
 	return s, nil
 }
@@ -300,6 +306,7 @@ func (s *Store) Close() error {
 		if s.metrics != nil {
 			s.metrics.unregister()
 		}
+		s.stopWatchingLeadership()
 		s.closeErr = s.closeParts()
 	})
 	return s.closeErr

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -104,41 +103,4 @@ func ParseConfig(name string, args []string) (*Config, *flag.FlagSet, error) {
 	}
 	cfg.fillDataDirs()
 	return cfg, fs, cfg.Validate()
-}
-
-// allRoles is the start order: every role after the roles it calls.
-var allRoles = []string{discovery.Metadata, discovery.Blobstore, discovery.Authd, discovery.Corsd, discovery.Gateway}
-
-// ExpandRoles turns a --roles value into roles in start order.
-func ExpandRoles(s string) ([]string, error) {
-	want := map[string]bool{}
-	for _, r := range strings.Split(s, ",") {
-		r = strings.TrimSpace(r)
-		switch {
-		case r == "all":
-			for _, a := range allRoles {
-				want[a] = true
-			}
-		case r == "":
-		default:
-			found := false
-			for _, a := range allRoles {
-				found = found || a == r
-			}
-			if !found {
-				return nil, fmt.Errorf("unknown role %q (want all or any of %s)", r, strings.Join(allRoles, ", "))
-			}
-			want[r] = true
-		}
-	}
-	var out []string
-	for _, a := range allRoles {
-		if want[a] {
-			out = append(out, a)
-		}
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no roles to run")
-	}
-	return out, nil
 }

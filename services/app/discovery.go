@@ -7,18 +7,9 @@ import (
 	"net"
 	"os"
 	"strings"
-	"time"
 
-	"github.com/coffer-project/coffer/blobstore"
-	"github.com/coffer-project/coffer/metadata"
 	"github.com/coffer-project/coffer/services/discovery"
 )
-
-// leaderPoll is how often a metadata node checks whether it leads, to keep
-// the leader flag of its etcd entry current. Metadata clients send calls to
-// the flagged node; a stale flag costs one forwarding hop, never
-// correctness (every follower forwards).
-const leaderPoll = 250 * time.Millisecond
 
 // openDiscovery builds etcd discovery when --etcd-endpoints is set, static
 // addresses (with this process standing in for unset roles) otherwise.
@@ -77,69 +68,54 @@ func withHost(addr, host string) string {
 	return net.JoinHostPort(host, port)
 }
 
-// register publishes a started role in etcd (nothing with static discovery).
-// Blobstore nodes publish their stable node id and zone, metadata nodes their
-// Raft id and whether they lead, gateways their HTTP address.
+// register publishes a started role in etcd (nothing with static discovery):
+// its gRPC address and version, and what the role advertises about itself.
+// A role whose advertisement changes (the metadata leader flag) has its
+// entry updated as it changes.
 func (p *Process) register(name string, svc Service) error {
 	if p.etcd == nil {
 		return nil
 	}
-	in := discovery.Instance{Role: name, Addr: p.advertise(), Version: version()}
-	switch s := svc.(type) {
-	case *blobstore.Server:
-		in.NodeID, in.Zone = s.NodeID(), p.cfg.Blobstore.Zone
-	case *metadata.Server:
-		in.NodeID = p.cfg.Metadata.NodeID
-		in.Leader, in.Term = leadership(s)
-	}
-	if name == discovery.Gateway && p.gateway != nil {
-		host, _, _ := net.SplitHostPort(p.advertise())
-		in.HTTP = withHost(p.gateway.Addr(), host)
-	}
-	reg, err := p.etcd.Register(in)
+	adv, _ := svc.(Advertiser)
+	reg, err := p.etcd.Register(p.instance(name, adv))
 	if err != nil {
 		return err
 	}
 	p.regs = append(p.regs, reg)
-	if m, ok := svc.(*metadata.Server); ok {
-		p.loops.Go(func() { p.followLeadership(reg, m, in.Leader) })
+	if adv != nil {
+		if changes := adv.Changes(); changes != nil {
+			p.loops.Go(func() { p.follow(reg, name, adv, changes) })
+		}
 	}
 	return nil
 }
 
-// followLeadership keeps the leader flag (and term) of a metadata node's
-// entry in step with its Raft state; leading is what the entry says now.
-func (p *Process) followLeadership(reg *discovery.Registration, m *metadata.Server, leading bool) {
-	t := time.NewTicker(leaderPoll)
-	defer t.Stop()
+// instance is a role's discovery entry as of now.
+func (p *Process) instance(name string, adv Advertiser) discovery.Instance {
+	in := discovery.Instance{Role: name, Addr: p.advertise(), Version: version()}
+	if adv != nil {
+		adv.Advertise(&in)
+	}
+	if in.HTTP != "" {
+		// Other machines reach the HTTP listener by this process's host.
+		host, _, _ := net.SplitHostPort(in.Addr)
+		in.HTTP = withHost(in.HTTP, host)
+	}
+	return in
+}
+
+// follow keeps a registration in step with its role's advertisement.
+func (p *Process) follow(reg *discovery.Registration, name string, adv Advertiser, changes <-chan struct{}) {
 	for {
 		select {
 		case <-p.loopCtx.Done():
 			return
-		case <-t.C:
+		case <-changes:
 		}
-		st := m.Store()
-		if st == nil || st.IsLeader() == leading {
-			continue
+		if in := p.instance(name, adv); in != reg.Instance() {
+			reg.Update(in)
 		}
-		in := reg.Instance()
-		in.Leader, in.Term = leadership(m)
-		leading = in.Leader
-		reg.Update(in)
 	}
-}
-
-// leadership reports whether the metadata node leads, and in which term.
-func leadership(m *metadata.Server) (bool, uint64) {
-	st := m.Store()
-	if st == nil || !st.IsLeader() {
-		return false, 0
-	}
-	s, err := st.Status()
-	if err != nil {
-		return true, 0
-	}
-	return s.State == "Leader", s.Term
 }
 
 // deregister removes every registration of this process, so that clients

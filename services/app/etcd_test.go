@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/coffer-project/coffer/services/admin"
 	"github.com/coffer-project/coffer/services/app"
 	"github.com/coffer-project/coffer/services/clustertest"
 	"github.com/coffer-project/coffer/services/discovery"
@@ -46,11 +47,11 @@ func startRoles(t *testing.T, etcd, roles string, extra ...string) *app.Process 
 	return p
 }
 
-func clusterReport(t *testing.T, etcd string) *app.ClusterReport {
+func clusterReport(t *testing.T, etcd string) *admin.ClusterReport {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := app.Run(context.Background(), []string{"admin", "cluster", "--json", "--verify", "--etcd-endpoints", etcd, "--etcd-prefix", "apptest"}, &out, &errb)
-	rep := &app.ClusterReport{}
+	rep := &admin.ClusterReport{}
 	if err := json.Unmarshal(out.Bytes(), rep); err != nil {
 		t.Fatalf("admin cluster (exit %d): %v\n%s%s", code, err, out.String(), errb.String())
 	}

@@ -35,6 +35,9 @@ type Process struct {
 	names   []string
 	roles   []Service
 	gateway *gateway.Server
+	// blobstore is this process's blobstore role, if it runs one: the
+	// gateway's blob client moves that node's shard bytes in-process.
+	blobstore *blobstore.Server
 
 	connMu sync.Mutex
 	conns  map[string]*grpc.ClientConn
@@ -117,11 +120,13 @@ func (p *Process) build(name string, out io.Writer) (Service, error) {
 		if err != nil {
 			return nil, err
 		}
-		return blobstore.New(p.cfg.Blobstore, blobstore.Deps{
+		bs, err := blobstore.New(p.cfg.Blobstore, blobstore.Deps{
 			Log:   log,
 			Meta:  metadatav1.NewMetadataServiceClient(meta),
 			Peers: p.blobNodes,
 		})
+		p.blobstore = bs
+		return bs, err
 	case discovery.Authd:
 		meta, err := p.dial(discovery.Metadata)
 		if err != nil {
@@ -177,9 +182,21 @@ func (p *Process) dial(role string) (*grpc.ClientConn, error) {
 
 // blobs builds the blobstore client over every blobstore node, coding new
 // blobs as --ec.* says. It asks each node for its stable id, and again as it
-// goes (nodes down at start, or back with a new disk, are picked up).
+// goes (nodes down at start, or back with a new disk, are picked up). When
+// this process runs a blobstore node too, that node's shard bytes move
+// in-process (blobstore.Server.Local); everything else is gRPC.
 func (p *Process) blobs(ctx context.Context) (objects.Blobs, error) {
-	return blobclient.Open(ctx, p.blobNodes, p.cfg.EC)
+	cfg := p.cfg.EC
+	if bs := p.blobstore; bs != nil && cfg.InProcess {
+		local := bs.Local()
+		cfg.Local = func(id string) blobclient.ShardIO {
+			if id != "" && id == bs.NodeID() {
+				return local
+			}
+			return nil
+		}
+	}
+	return blobclient.Open(ctx, p.blobNodes, cfg)
 }
 
 // blobNodes returns a client for every blobstore node discovery knows

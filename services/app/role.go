@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"google.golang.org/grpc"
+
+	"github.com/coffer-project/coffer/services/discovery"
 )
 
 // Service is a constructed role. Every role package exposes
@@ -36,4 +38,17 @@ type Drainer interface {
 // Readier is implemented by roles that can report readiness for /readyz.
 type Readier interface {
 	Ready() error
+}
+
+// Advertiser is implemented by roles that publish more than their gRPC
+// address in discovery (a blobstore node's id and zone, the metadata
+// leader flag, a gateway's HTTP address). The app registers each started
+// role with etcd; it knows nothing of what a role publishes.
+type Advertiser interface {
+	// Advertise fills in the role's part of its discovery entry.
+	Advertise(in *discovery.Instance)
+	// Changes returns a channel that receives a value whenever Advertise
+	// may answer differently (the metadata leader changed), or nil when
+	// its answer never changes. It is called after Start.
+	Changes() <-chan struct{}
 }

@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/coffer-project/coffer/services/admin"
 	"github.com/coffer-project/coffer/services/runtime"
 )
 
@@ -42,9 +43,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "config":
 		return printConfig(args[1:], stdout, stderr)
 	case "admin":
-		return admin(ctx, args[1:], stdout, stderr)
+		return admin.Run(ctx, args[1:], stdout, stderr)
 	case "healthcheck":
-		return healthcheck(ctx, args[1:], stdout, stderr)
+		return admin.Healthcheck(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "coffer", version())
 		return 0

@@ -1,4 +1,4 @@
-package app
+package admin
 
 import (
 	"context"
@@ -20,8 +20,9 @@ It asks the admin listener's /readyz (/healthz with --live). Container
 images have no shell or curl, so this is their health check command.
 `
 
-// healthcheck is the `coffer healthcheck` command. It returns the exit code.
-func healthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// Healthcheck is the `coffer healthcheck` command (args after
+// "healthcheck"). It returns the process exit code.
+func Healthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("coffer healthcheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, healthcheckUsage) }

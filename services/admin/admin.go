@@ -1,4 +1,4 @@
-package app
+package admin
 
 import (
 	"context"
@@ -36,8 +36,9 @@ Usage:
 forwarded to the leader). Default 127.0.0.1:9100.
 `
 
-// admin is the `coffer admin` command. It returns the exit code.
-func admin(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// Run is the `coffer admin` command (args after "admin"). It returns the
+// process exit code.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			fmt.Fprint(stdout, adminUsage)
