@@ -46,10 +46,12 @@ FUZZ_TARGETS := \
 	./gateway/s3:FuzzCORSXML \
 	./gateway/s3:FuzzLifecycleXML \
 	./gateway/s3:FuzzCopySource \
+	./gateway/s3:FuzzTaggingXML \
 	./gateway/objects:FuzzSealedBlob \
 	./gateway/b2:FuzzB2RequestJSON \
 	./corsd/policy:FuzzCORSMatch \
-	./metadata/fsm:FuzzApply
+	./metadata/fsm:FuzzApply \
+	./metadata/fsm:FuzzApplyTags
 
 fuzz: ## run every fuzz target for FUZZTIME each (CI runs this; seeds live in testdata/fuzz)
 	GO=$(GO) .ci/fuzz $(FUZZTIME) $(FUZZ_TARGETS)

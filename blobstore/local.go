@@ -111,6 +111,10 @@ type localReader struct {
 
 func (r *localReader) Info() *blobv1.BlobInfo { return r.info }
 
+// ChecksWholeContent implements client.WholeChecker: a whole-blob range is
+// checked against the header's CRC32C by the disk reader.
+func (r *localReader) ChecksWholeContent() bool { return true }
+
 func (r *localReader) Next() ([]byte, error) {
 	const op = "blobstore.GetBlob"
 	switch {

@@ -31,6 +31,11 @@ type Config struct {
 	// s3ApiUrl and used in B2 upload URLs. Empty: taken from each
 	// request's Host, right whenever clients reach the gateway directly.
 	PublicURL string `yaml:"public_url"`
+	// TLSCert and TLSKey, when set, make the gateway serve HTTPS (and
+	// HTTP/2) with this certificate and key, read again whenever the files
+	// change. Empty: plain HTTP.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
 	// B2TestMode honours B2's X-Bz-Test-Mode header (simulated upload
 	// failures, token expiries and cap errors for client retry tests).
 	B2TestMode bool `yaml:"b2_test_mode"`
@@ -48,6 +53,8 @@ func (c *Config) RegisterFlags(prefix string, fs *flag.FlagSet) {
 	fs.DurationVar(&c.IdleTimeout, prefix+"idle-timeout", 120*time.Second, "keep-alive idle timeout")
 	fs.IntVar(&c.AuthCacheSize, prefix+"auth-cache-size", authcache.DefaultMaxEntries, "credentials (keys and B2 tokens) the gateway verifies without asking authd")
 	fs.StringVar(&c.PublicURL, prefix+"public-url", "", "base URL clients reach the gateway at, advertised by b2_authorize_account (default: each request's Host)")
+	fs.StringVar(&c.TLSCert, prefix+"tls-cert", "", "PEM certificate (chain) the gateway serves HTTPS with; reloaded when the file changes (`coffer cert dev` makes one for trying)")
+	fs.StringVar(&c.TLSKey, prefix+"tls-key", "", "PEM private key of --tls-cert; reloaded when the file changes")
 	fs.BoolVar(&c.B2TestMode, prefix+"b2-test-mode", false, "honour B2's X-Bz-Test-Mode header (simulated failures for client retry tests; never in production)")
 	fs.DurationVar(&c.AuthCacheMaxAge, prefix+"auth-cache-max-age", authcache.DefaultMaxAge, "longest a cached credential is used; key changes reach the cache at once through metadata's watch stream")
 }
@@ -68,6 +75,9 @@ func (c *Config) Validate() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
 			return errors.New("gateway: public-url must be an http(s) URL with a host and no path, e.g. https://b2.example.com")
 		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("gateway: tls-cert and tls-key go together")
 	}
 	if c.MaxObjectSize <= 0 || c.MaxInflight <= 0 || c.MaxHeaderBytes < 4096 {
 		return errors.New("gateway: max-object-size and max-inflight must be positive, max-header-bytes at least 4096")

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,6 +40,8 @@ type Server struct {
 	deps Deps
 	lis  net.Listener
 	http *http.Server
+	// tls is the edge TLS configuration (nil: plain HTTP); see tls.go.
+	tls *tls.Config
 	// creds is the credential cache, built at Start.
 	creds *authcache.Cache
 
@@ -51,11 +54,15 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	edge, err := edgeTLS(cfg, deps.Log)
+	if err != nil {
+		return nil, err
+	}
 	lis, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: listen: %w", err)
 	}
-	return &Server{cfg: cfg, deps: deps, lis: lis}, nil
+	return &Server{cfg: cfg, deps: deps, lis: lis, tls: edge}, nil
 }
 
 // Addr is the bound HTTP address.
@@ -96,9 +103,15 @@ func (s *Server) Start(ctx context.Context) error {
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.deps.Log.Handler(), slog.LevelDebug),
+		TLSConfig:         s.tls,
 	}
 	go func() {
-		if err := s.http.Serve(s.lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serve := func() error { return s.http.Serve(s.lis) }
+		if s.tls != nil {
+			// ServeTLS (not Serve on a TLS listener) also sets up HTTP/2.
+			serve = func() error { return s.http.ServeTLS(s.lis, "", "") }
+		}
+		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.deps.Log.Error("gateway HTTP server stopped", "err", err)
 		}
 	}()

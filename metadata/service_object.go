@@ -39,6 +39,9 @@ func (s *Server) CommitObject(ctx context.Context, req *metadatav1.CommitObjectR
 	if err := validateLockFields(op, v); err != nil {
 		return nil, err
 	}
+	if err := validateTags(op, v.GetTags()); err != nil {
+		return nil, err
+	}
 	now := s.now()
 	v.VersionId = newVersionID(v.BucketId, now)
 	v.Action = metadatav1.VersionAction_VERSION_ACTION_UPLOAD

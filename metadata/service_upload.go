@@ -47,6 +47,9 @@ func (s *Server) StartUpload(ctx context.Context, req *metadatav1.StartUploadReq
 	if err := validateLockFields(op, u); err != nil {
 		return nil, err
 	}
+	if err := validateTags(op, u.GetTags()); err != nil {
+		return nil, err
+	}
 	now := s.now()
 	u.VersionId = newVersionID(u.BucketId, now)
 	u.Action = metadatav1.VersionAction_VERSION_ACTION_START

@@ -72,6 +72,9 @@ func (c *Client) Get(ctx context.Context, p *metadatav1.BlobPlacement, offset, l
 		whole:  offset == 0 && want == info.GetSize(),
 		crc32c: info.GetCrc32C(),
 	}
+	if wc, ok := src.(WholeChecker); ok && wc.ChecksWholeContent() {
+		r.whole = false // the source checks it before its last bytes
+	}
 	r.life.init(cancel, src.Close)
 	return r, nil
 }

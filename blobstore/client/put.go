@@ -47,10 +47,13 @@ func (c *Client) Put(ctx context.Context, blobID string, r io.Reader, size int64
 	// Every return before Commit aborts the write: the node discards what
 	// it received, so nothing of a failed put becomes visible.
 	defer w.Abort()
-	// One pooled buffer carries the whole body: a writer keeps nothing of
-	// what it was given once Write returns.
-	buf := bufpool.Get(putMessageSize)
-	defer bufpool.Put(buf)
+	// The body is read (and hashed by the caller's verifying reader) into
+	// one buffer while the other is being written to the node: hashing and
+	// the disk write (or the gRPC send) run side by side, not in series.
+	// The writer keeps nothing once Write returns, so two pooled buffers
+	// carry the whole body.
+	pw := startPipe(w)
+	defer pw.stop()
 	var sent int64
 	var crc uint32
 	for {
@@ -65,21 +68,27 @@ func (c *Client) Put(ctx context.Context, blobID string, r io.Reader, size int64
 			}
 			break
 		}
+		buf, err := pw.buffer()
+		if err != nil {
+			c.failed(node, err)
+			return nil, err
+		}
 		k, rerr := io.ReadFull(r, buf[:n])
 		if k > 0 {
 			crc = crc32.Update(crc, castagnoli, buf[:k])
 			sent += int64(k)
-			if err := w.Write(buf[:k]); err != nil {
-				c.failed(node, err)
-				return nil, err
-			}
 		}
+		pw.write(buf[:k])
 		if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
 			break
 		}
 		if rerr != nil {
 			return nil, readerErr(op, rerr)
 		}
+	}
+	if err := pw.stop(); err != nil {
+		c.failed(node, err)
+		return nil, err
 	}
 	if size >= 0 && sent != size {
 		return nil, errs.Errorf(errs.IncompleteBody, op, "body has %d of its announced %d bytes", sent, size).WithDetail("blob_id", blobID)
@@ -103,6 +112,69 @@ func (c *Client) Put(ctx context.Context, blobID string, r io.Reader, size int64
 		StripeSize:   uint32(c.cfg.StripeSize),
 		Shards:       []*metadatav1.ShardLocation{{Index: 0, NodeId: node.ID}},
 	}, nil
+}
+
+// pipe writes buffers to a ShardWriter from its own goroutine, handing
+// each back once written; two pooled buffers take turns.
+type pipe struct {
+	w       ShardWriter
+	todo    chan []byte
+	free    chan []byte
+	done    chan struct{}
+	failed  chan struct{} // closed at the first write error
+	err     error         // set by the goroutine before failed is closed
+	stopped bool
+}
+
+func startPipe(w ShardWriter) *pipe {
+	p := &pipe{w: w, todo: make(chan []byte, 1), free: make(chan []byte, 2), done: make(chan struct{}), failed: make(chan struct{})}
+	p.free <- bufpool.Get(putMessageSize)
+	p.free <- bufpool.Get(putMessageSize)
+	go func() {
+		defer close(p.done)
+		for b := range p.todo {
+			if p.err == nil && len(b) > 0 {
+				if p.err = p.w.Write(b); p.err != nil {
+					close(p.failed)
+				}
+			}
+			p.free <- b[:cap(b)]
+		}
+	}()
+	return p
+}
+
+// buffer returns a free buffer, or the write error that stopped the pipe.
+func (p *pipe) buffer() ([]byte, error) {
+	select {
+	case <-p.failed:
+		return nil, p.err
+	default:
+	}
+	select {
+	case b := <-p.free:
+		return b[:putMessageSize], nil
+	case <-p.failed:
+		return nil, p.err
+	}
+}
+
+// write queues b (a buffer from buffer, possibly empty) for the writer.
+func (p *pipe) write(b []byte) { p.todo <- b }
+
+// stop waits for every queued buffer to be written and returns the first
+// write error; the writer is then free for Commit or Abort. It may be
+// called more than once.
+func (p *pipe) stop() error {
+	if !p.stopped {
+		p.stopped = true
+		close(p.todo)
+		<-p.done
+		for len(p.free) > 0 {
+			bufpool.Put(<-p.free)
+		}
+	}
+	return p.err
 }
 
 // openPut starts a write on the best node that accepts one. Nothing has

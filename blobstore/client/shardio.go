@@ -62,8 +62,18 @@ type ShardReader interface {
 	// of Next or Close, and io.EOF once the node has sent the range. It
 	// checks nothing about lengths: the caller does.
 	Next() ([]byte, error)
-	// Close ends the read; it may be called more than once.
+	// Close ends the read; it may be called more than once, but not while
+	// another goroutine is in Next (cancel the read's context for that).
 	Close()
+}
+
+// WholeChecker is implemented by a ShardReader that itself compares the
+// CRC32C of a whole-shard range with the stored one, withholding the last
+// bytes on a mismatch (the local path: the disk reader does, from the
+// chunk checksums it verifies). The client then does not hash the bytes a
+// second time; over gRPC it does, since the bytes crossed a network.
+type WholeChecker interface {
+	ChecksWholeContent() bool
 }
 
 // GRPCShards is the ShardIO of a node reached over gRPC.

@@ -114,9 +114,7 @@ func (h header) info(id string) Info {
 // chunkCRC is the checksum stored after chunk index i. The index is mixed in
 // so that a chunk found at the wrong offset does not verify.
 func chunkCRC(i int64, data []byte) uint32 {
-	var idx [8]byte
-	binary.LittleEndian.PutUint64(idx[:], uint64(i))
-	return crc32.Update(crc32.Checksum(idx[:], castagnoli), castagnoli, data)
+	return crc32.Update(indexCRC(i), castagnoli, data)
 }
 
 // layout computes chunk positions for one blob.

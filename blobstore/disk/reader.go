@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -183,9 +182,15 @@ func (r *Reader) load() {
 			break
 		}
 		data := buf[o : o+dl]
-		if chunkCRC(i, data) != binary.LittleEndian.Uint32(buf[o+dl:]) {
+		stored := binary.LittleEndian.Uint32(buf[o+dl:])
+		if chunkCRC(i, data) != stored {
 			r.err = chunkLost(op, r.b.id, i, "failed its checksum")
 			break
+		}
+		if r.whole {
+			// The content's CRC follows from the verified chunk's: no
+			// second pass over the bytes.
+			r.crc = crcCombine(r.crc, dataCRC(i, stored, dl), dl)
 		}
 		copy(buf[packed:], data) // memmove: packed <= o
 		packed += dl
@@ -201,7 +206,6 @@ func (r *Reader) load() {
 	}
 	r.remaining -= int64(len(v))
 	if r.whole {
-		r.crc = crc32.Update(r.crc, castagnoli, v)
 		if r.remaining == 0 && r.crc != r.b.h.crc {
 			// Every chunk verified yet the whole does not: the header and
 			// the chunks disagree. Withhold the last batch rather than
@@ -243,11 +247,16 @@ func (b *Blob) Verify(ctx context.Context) ([]int64, error) {
 		}
 		for i := first; i < first+n; i++ {
 			o, dl := l.offset(i)-start, l.dataLen(i)
-			if o+dl+CRCSize > int64(got) || chunkCRC(i, part[o:o+dl]) != binary.LittleEndian.Uint32(part[o+dl:]) {
+			if o+dl+CRCSize > int64(got) {
 				corrupt = append(corrupt, i)
 				continue
 			}
-			crc = crc32.Update(crc, castagnoli, part[o:o+dl])
+			stored := binary.LittleEndian.Uint32(part[o+dl:])
+			if chunkCRC(i, part[o:o+dl]) != stored {
+				corrupt = append(corrupt, i)
+				continue
+			}
+			crc = crcCombine(crc, dataCRC(i, stored, dl), dl)
 		}
 	}
 	if len(corrupt) == 0 && crc != b.h.crc {

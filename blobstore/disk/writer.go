@@ -3,7 +3,6 @@ package disk
 import (
 	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -113,8 +112,10 @@ func (w *Writer) Written() int64 { return w.written }
 // at the chunk's fixed offset.
 func (w *Writer) flush() error {
 	data := w.buf[:w.fill]
-	w.crc = crc32.Update(w.crc, castagnoli, data)
-	binary.LittleEndian.PutUint32(w.buf[w.fill:], chunkCRC(w.chunk, data))
+	c := chunkCRC(w.chunk, data)
+	binary.LittleEndian.PutUint32(w.buf[w.fill:], c)
+	// The content's CRC follows from the chunk's: one pass over the bytes.
+	w.crc = crcCombine(w.crc, dataCRC(w.chunk, c, int64(w.fill)), int64(w.fill))
 	off := HeaderSize + w.chunk*int64(w.s.chunkSize+CRCSize)
 	if _, err := w.f.WriteAt(w.buf[:w.fill+CRCSize], off); err != nil {
 		return w.fail(ioErr("disk.Write", w.id, err))

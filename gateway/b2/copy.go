@@ -164,9 +164,12 @@ func (h *Handler) copyFile(w http.ResponseWriter, r *http.Request, c *call) erro
 	if q.replace {
 		ct, info = contentTypeFor(*q.ContentType, q.FileName), q.info
 	}
+	// S3 object tags travel with the copy whatever metadataDirective says,
+	// as with an S3 CopyObject that leaves x-amz-tagging-directive alone.
 	v, err := h.objects.Copy(r.Context(), objects.CopyInput{
 		Source: src, Bucket: bucket, Key: q.FileName, ContentType: ct, Info: info,
 		Encryption: destEnc.Metadata(), CustomerKey: destEnc.CustomerKey, Retention: retention, LegalHold: hold,
+		Tags: src.Version.GetTags(),
 	})
 	if err != nil {
 		return err

@@ -23,6 +23,32 @@ func CrossDialect(t *testing.T, s3t Target, b2t B2Target) {
 	t.Run("B2ToS3", func(t *testing.T) { testB2ToS3(t, s3t, b2t) })
 	t.Run("S3ToB2", func(t *testing.T) { testS3ToB2(t, s3t, b2t) })
 	t.Run("LargeFiles", func(t *testing.T) { testCrossLarge(t, s3t, b2t) })
+	t.Run("Tags", func(t *testing.T) { testCrossTags(t, s3t, b2t) })
+}
+
+// testCrossTags: S3 object tags are not B2 file info, but a B2 copy
+// carries them as an S3 copy does (whatever its metadataDirective).
+func testCrossTags(t *testing.T, s3t Target, b2t B2Target) {
+	ctx := context.Background()
+	c := NewB2(t, b2t, 2)
+	sc := s3t.AWS(t)
+	bucket := newBucket(t, sc, "crosstags")
+	put, err := sc.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: aws.String("tagged"), Body: strings.NewReader("t"), Tagging: aws.String("team=blue")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := c.Must("b2_get_file_info", map[string]any{"fileId": aws.ToString(put.VersionId)})
+	if fi := info["fileInfo"].(map[string]any); len(fi) != 0 {
+		t.Fatalf("tags leaked into B2 fileInfo: %v", fi)
+	}
+	c.Must("b2_copy_file", map[string]any{"sourceFileId": aws.ToString(put.VersionId), "fileName": "copied"})
+	c.Must("b2_copy_file", map[string]any{"sourceFileId": aws.ToString(put.VersionId), "fileName": "replaced",
+		"metadataDirective": "REPLACE", "contentType": "text/plain", "fileInfo": map[string]string{"x": "y"}})
+	for _, key := range []string{"copied", "replaced"} {
+		if got, _ := getTags(t, sc, bucket, key, nil); got != "team=blue;" {
+			t.Fatalf("S3 tags of the B2 copy %s: %q", key, got)
+		}
+	}
 }
 
 func s3Versions(t *testing.T, c *s3.Client, bucket, prefix string) *s3.ListObjectVersionsOutput {

@@ -25,6 +25,50 @@ func S3Authorization(t *testing.T, tg Target, keys KeyMaker) {
 	t.Run("CopySource", func(t *testing.T) { testCopyAuthorization(t, tg, keys) })
 	t.Run("DeleteObjects", func(t *testing.T) { testDeleteObjectsAuthorization(t, tg, keys) })
 	t.Run("ObjectLock", func(t *testing.T) { testLockAuthorization(t, tg, keys) })
+	t.Run("Tagging", func(t *testing.T) { testTaggingAuthorization(t, tg, keys) })
+}
+
+// testTaggingAuthorization: reading tags (and attributes) needs readFiles,
+// changing them writeFiles, within the key's bucket and name prefix.
+func testTaggingAuthorization(t *testing.T, tg Target, keys KeyMaker) {
+	ctx := context.Background()
+	admin := tg.AWS(t)
+	b := newBucket(t, admin, "authz-tags")
+	for _, k := range []string{"pub/x", "private/x"} {
+		if _, err := admin.PutObject(ctx, &s3.PutObjectInput{Bucket: &b, Key: aws.String(k), Body: strings.NewReader("x"), Tagging: aws.String("a=1")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	attrs := []types.ObjectAttributes{types.ObjectAttributesEtag}
+	id, secret := keys(t, []string{"listBuckets", "readFiles"}, b, "pub/")
+	reader := tg.AWSWithKeys(t, id, secret)
+	if _, err := reader.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: &b, Key: aws.String("pub/x")}); err != nil {
+		t.Fatalf("readFiles cannot read tags: %v", err)
+	}
+	if _, err := reader.GetObjectAttributes(ctx, &s3.GetObjectAttributesInput{Bucket: &b, Key: aws.String("pub/x"), ObjectAttributes: attrs}); err != nil {
+		t.Fatalf("readFiles cannot read attributes: %v", err)
+	}
+	_, err := reader.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: &b, Key: aws.String("private/x")})
+	WantError(t, err, "AccessDenied", 403)
+	_, err = reader.GetObjectAttributes(ctx, &s3.GetObjectAttributesInput{Bucket: &b, Key: aws.String("private/x"), ObjectAttributes: attrs})
+	WantError(t, err, "AccessDenied", 403)
+	_, err = reader.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: &b, Key: aws.String("pub/x"), Tagging: tagSet("b", "2")})
+	WantError(t, err, "AccessDenied", 403)
+	_, err = reader.DeleteObjectTagging(ctx, &s3.DeleteObjectTaggingInput{Bucket: &b, Key: aws.String("pub/x")})
+	WantError(t, err, "AccessDenied", 403)
+
+	id, secret = keys(t, []string{"listBuckets", "writeFiles"}, b, "pub/")
+	writer := tg.AWSWithKeys(t, id, secret)
+	if _, err := writer.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: &b, Key: aws.String("pub/x"), Tagging: tagSet("b", "2")}); err != nil {
+		t.Fatalf("writeFiles cannot write tags: %v", err)
+	}
+	_, err = writer.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: &b, Key: aws.String("pub/x")})
+	WantError(t, err, "AccessDenied", 403)
+	_, err = writer.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: &b, Key: aws.String("private/x"), Tagging: tagSet("b", "2")})
+	WantError(t, err, "AccessDenied", 403)
+	if got, _ := getTags(t, admin, b, "private/x", nil); got != "a=1;" {
+		t.Fatalf("a refused tag write changed the tags to %q", got)
+	}
 }
 
 var fileCaps = []string{"listBuckets", "listFiles", "readFiles", "writeFiles", "deleteFiles"}

@@ -47,6 +47,8 @@ func S3Core(t *testing.T, tg Target) {
 	t.Run("ObjectLock", func(t *testing.T) { testObjectLock(t, tg) })
 	t.Run("SSEC", func(t *testing.T) { testSSEC(t, tg) })
 	t.Run("SSEB2", func(t *testing.T) { testSSEB2(t, tg) })
+	t.Run("Tagging", func(t *testing.T) { testTagging(t, tg) })
+	t.Run("ObjectAttributes", func(t *testing.T) { testObjectAttributes(t, tg) })
 }
 
 func newBucket(t *testing.T, c *s3.Client, prefix string) string {

@@ -70,6 +70,9 @@ type CopyInput struct {
 	Retention    *metadatav1.Retention
 	LegalHold    metadatav1.LegalHold
 	Precondition *metadatav1.Precondition
+	// Tags are the new version's tags (the front-end copies the source's
+	// or takes the request's).
+	Tags []*metadatav1.Tag
 	// ChecksumAlgorithm is the additional checksum the copy computes and
 	// stores; unspecified means the source's full-object algorithm, if any.
 	ChecksumAlgorithm metadatav1.ChecksumAlgorithm
@@ -108,7 +111,7 @@ func (l *Layer) Copy(ctx context.Context, in CopyInput) (*metadatav1.ObjectVersi
 	v, err := l.Put(ctx, PutInput{
 		Bucket: in.Bucket, Key: in.Key, Body: rc, Expect: expect, ContentType: in.ContentType, Info: in.Info,
 		Precondition: in.Precondition, Encryption: in.Encryption, CustomerKey: in.CustomerKey,
-		Retention: in.Retention, LegalHold: in.LegalHold,
+		Retention: in.Retention, LegalHold: in.LegalHold, Tags: in.Tags,
 	})
 	if errs.KindOf(err) == errs.BadDigest && expect.ContentMD5 != "" {
 		// Our own MD5 check failed: the source's bytes are not what it

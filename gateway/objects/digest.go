@@ -1,7 +1,6 @@
 package objects
 
 import (
-	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
@@ -60,8 +59,9 @@ type Reader struct {
 }
 
 // NewReader wraps r. max bounds the body (EntityTooLarge beyond it).
+// Close must be called once the reader is no longer used.
 func NewReader(r io.Reader, expect Expect, max int64) *Reader {
-	d := &Reader{r: r, expect: expect, md5: md5.New(), sha1: sha1.New(), max: max}
+	d := &Reader{r: r, expect: expect, md5: newMD5(expect.Size), sha1: sha1.New(), max: max}
 	if expect.SHA256Hex != "" || expect.Algorithm == metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA256 {
 		d.sha256 = sha256.New()
 	}
@@ -95,15 +95,7 @@ func (d *Reader) Read(p []byte) (int, error) {
 			d.err = errs.Errorf(errs.InvalidRequest, "objects.Read", "The body is longer than the announced length.")
 			return 0, d.err
 		}
-		b := p[:n]
-		d.md5.Write(b)
-		d.sha1.Write(b)
-		if d.sha256 != nil {
-			d.sha256.Write(b)
-		}
-		if d.extra != nil && d.extra != d.sha256 && d.extra != d.sha1 {
-			d.extra.Write(b)
-		}
+		d.hash(p[:n])
 	}
 	if err == io.EOF {
 		if verr := d.finish(); verr != nil {
@@ -115,6 +107,37 @@ func (d *Reader) Read(p []byte) (int, error) {
 		d.err = err
 	}
 	return n, err
+}
+
+// hash feeds b to every hash. MD5 (the ETag) runs on this goroutine while
+// a hashing worker runs the others (SHA-1 for B2, the requested checksum)
+// on another core; both are done before Read returns, so the caller owns
+// its buffer again as io.Reader promises.
+func (d *Reader) hash(b []byte) {
+	others := func() {
+		d.sha1.Write(b)
+		if d.sha256 != nil {
+			d.sha256.Write(b)
+		}
+		if d.extra != nil && d.extra != d.sha256 && d.extra != d.sha1 {
+			d.extra.Write(b)
+		}
+	}
+	if len(b) < parallelHashMin {
+		d.md5.Write(b)
+		others()
+		return
+	}
+	done := hashWorkers.run(others)
+	d.md5.Write(b)
+	<-done
+}
+
+// Close releases the reader's hashes. The reader must not be used after.
+func (d *Reader) Close() {
+	if c, ok := d.md5.(interface{ Close() }); ok {
+		c.Close()
+	}
 }
 
 func (d *Reader) finish() error {

@@ -1,13 +1,19 @@
 package objects
 
 import (
+	"bytes"
 	"crypto/md5"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"hash/crc32"
 	"io"
+	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 
 	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
@@ -68,4 +74,52 @@ func TestReaderVerdicts(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestReaderLargeBodies hashes bodies around the thresholds of md5-simd
+// and of parallel hashing, read in several buffer sizes and concurrently
+// (md5-simd hashes concurrent bodies in one server's lanes): every digest
+// equals the standard library's, and a wrong Content-MD5 or SHA-1 is still
+// refused.
+func TestReaderLargeBodies(t *testing.T) {
+	sizes := []int{parallelHashMin - 1, parallelHashMin, simdMD5Min - 1, simdMD5Min, 3<<20 + 7}
+	var wg sync.WaitGroup
+	for i, size := range sizes {
+		for _, announce := range []bool{true, false} {
+			for _, bufSize := range []int{1000, 64 << 10, 1 << 20} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					body := make([]byte, size)
+					rand.NewChaCha8([32]byte{byte(i)}).Read(body)
+					m, s1 := md5.Sum(body), sha1.Sum(body)
+					n := int64(-1)
+					if announce {
+						n = int64(size)
+					}
+					expect := Expect{Size: n, ContentMD5: base64.StdEncoding.EncodeToString(m[:]), SHA1Hex: hex.EncodeToString(s1[:]),
+						Algorithm: metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC32C}
+					r := NewReader(bytes.NewReader(body), expect, 0)
+					defer r.Close()
+					if _, err := io.CopyBuffer(io.Discard, struct{ io.Reader }{r}, make([]byte, bufSize)); err != nil {
+						t.Errorf("size %d, buffer %d: %v", size, bufSize, err)
+						return
+					}
+					crc := crc32.Checksum(body, crc32.MakeTable(crc32.Castagnoli))
+					d := r.Digests()
+					if d.MD5Hex != hex.EncodeToString(m[:]) || d.SHA1Hex != hex.EncodeToString(s1[:]) ||
+						d.Checksums[0].GetValue() != base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint32(nil, crc)) {
+						t.Errorf("size %d, buffer %d: digests %+v", size, bufSize, d)
+					}
+					body[size/2] ^= 1 // the announced digests no longer match
+					bad := NewReader(bytes.NewReader(body), expect, 0)
+					defer bad.Close()
+					if _, err := io.CopyBuffer(io.Discard, struct{ io.Reader }{bad}, make([]byte, bufSize)); !errs.Is(err, errs.BadDigest) {
+						t.Errorf("size %d, buffer %d: a flipped byte gave %v", size, bufSize, err)
+					}
+				}()
+			}
+		}
+	}
+	wg.Wait()
 }

@@ -76,6 +76,8 @@ type PutInput struct {
 	// version (metadata applies the bucket's default retention when unset).
 	Retention *metadatav1.Retention
 	LegalHold metadatav1.LegalHold
+	// Tags are the version's S3 object tags (checked with ValidateTags).
+	Tags []*metadatav1.Tag
 	// SHA1Unverified marks a body whose client sent no SHA-1 to check (B2
 	// do_not_verify): the computed SHA-1 is stored as "unverified:<hex>",
 	// as B2 shows it.
@@ -146,6 +148,7 @@ func (l *Layer) Put(ctx context.Context, in PutInput) (*metadatav1.ObjectVersion
 		Retention:   in.Retention,
 		LegalHold:   in.LegalHold,
 		Segments:    []*metadatav1.Segment{seg},
+		Tags:        in.Tags,
 	}
 	if enc.Mode == metadatav1.EncryptionMode_ENCRYPTION_MODE_SSE_C {
 		// The plaintext MD5 would let anyone who can list the bucket
@@ -171,6 +174,7 @@ func (l *Layer) Put(ctx context.Context, in PutInput) (*metadatav1.ObjectVersion
 // ciphertext. PartNumber is left 0.
 func (l *Layer) PutSegment(ctx context.Context, body io.Reader, expect Expect, enc Encryption) (*metadatav1.Segment, Digests, error) {
 	d := NewReader(body, expect, l.MaxObjectSize)
+	defer d.Close()
 	blobID := NewBlobID()
 	var src io.Reader = d
 	size := expect.Size

@@ -153,14 +153,11 @@ func (h *Handler) resolveCopySource(r *http.Request, c *call) (objects.CopySourc
 }
 
 // checkNewObjectHeaders refuses what a new object may not ask for: another
-// storage class, tagging, and an ACL other than the bucket's (B2 has no
-// per-object ACL).
+// storage class, a website redirect, and an ACL other than the bucket's (B2
+// has no per-object ACL).
 func checkNewObjectHeaders(r *http.Request, c *call, op string) error {
 	if sc := r.Header.Get("x-amz-storage-class"); sc != "" && sc != "STANDARD" {
 		return errs.E(errs.InvalidStorageClass, op, nil)
-	}
-	if r.Header.Get("x-amz-tagging") != "" || strings.EqualFold(r.Header.Get("x-amz-tagging-directive"), "REPLACE") {
-		return errs.Errorf(errs.Unimplemented, op, "Object tagging is not supported.")
 	}
 	if r.Header.Get("x-amz-website-redirect-location") != "" {
 		return errs.Errorf(errs.Unimplemented, op, "Website redirects are not supported.")
@@ -225,10 +222,22 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, c *call) er
 	default:
 		return errs.Errorf(errs.InvalidArgument, op, "Unknown metadata directive.").WithDetail("argument_name", "x-amz-metadata-directive")
 	}
+	// Tags follow the source unless the request replaces them (S3's
+	// x-amz-tagging-directive; with COPY, x-amz-tagging is ignored).
+	tags := sv.GetTags()
+	switch d := r.Header.Get("x-amz-tagging-directive"); d {
+	case "", "COPY":
+	case "REPLACE":
+		if tags, err = parseTaggingHeader(r.Header.Get("x-amz-tagging")); err != nil {
+			return err
+		}
+	default:
+		return errs.Errorf(errs.InvalidArgument, op, "Unknown tagging directive.").WithDetail("argument_name", "x-amz-tagging-directive")
+	}
 	v, err := h.objects.Copy(r.Context(), objects.CopyInput{
 		Source: src, Bucket: c.bucket, Key: c.req.Key, ContentType: ct, Info: info,
 		Encryption: sse, CustomerKey: key, Retention: retention, LegalHold: hold,
-		Precondition: precond, ChecksumAlgorithm: alg,
+		Precondition: precond, ChecksumAlgorithm: alg, Tags: tags,
 	})
 	if err != nil {
 		return err

@@ -107,6 +107,13 @@ var configCodes = map[string]apiError{
 	"object_lock": {"NoSuchObjectLockConfiguration", 404, "The specified object does not have a ObjectLock configuration", true},
 }
 
+// namedCodes are S3 codes no Kind maps to, chosen by an error's "s3_code"
+// detail (the tag refusals of objects.ValidateTags, the POST policy's).
+var namedCodes = map[string]apiError{
+	"InvalidTag": {"InvalidTag", 400, "The TagKey you have provided is invalid", false},
+	"BadRequest": {"BadRequest", 400, "Bad Request", false},
+}
+
 // detailElements renders error details as the extra XML elements S3 sends.
 var detailElements = map[string]string{
 	"request_time":                   "RequestTime",
@@ -131,6 +138,8 @@ var detailElements = map[string]string{
 	"size":                           "Size",
 	"argument_name":                  "ArgumentName",
 	"argument_value":                 "ArgumentValue",
+	"tag_key":                        "TagKey",
+	"tag_value":                      "TagValue",
 }
 
 // toAPIError maps a domain error to its S3 error.
@@ -155,6 +164,10 @@ func toAPIError(err error) (apiError, *errs.Error) {
 		ae = apiError{"AuthorizationQueryParametersError", 400, "Error parsing the X-Amz-Credential parameter.", false}
 	case kind == errs.ObjectNotFound && e.Details["delete_marker"] == "true" && e.Details["by_version"] == "true":
 		ae = kindErrors[errs.MethodNotAllowed]
+	case e.Details["s3_code"] != "":
+		if c, ok := namedCodes[e.Details["s3_code"]]; ok {
+			ae = c
+		}
 	}
 	for detail, refined := range refinements[kind] {
 		if e.Details[detail] == "true" {

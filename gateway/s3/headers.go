@@ -94,6 +94,7 @@ func setObjectHeaders(hd http.Header, v *metadatav1.ObjectVersion) {
 	hd.Set("Accept-Ranges", "bytes")
 	hd.Set("x-amz-version-id", v.GetVersionId())
 	hd.Set("x-amz-storage-class", "STANDARD")
+	setTagCount(hd, v)
 	for key, val := range v.GetInfo() {
 		if strings.HasPrefix(key, "b2-") {
 			continue

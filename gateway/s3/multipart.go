@@ -46,6 +46,10 @@ func (h *Handler) createMultipartUpload(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
+	tags, err := parseTaggingHeader(r.Header.Get("x-amz-tagging"))
+	if err != nil {
+		return err
+	}
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
 		ct = "binary/octet-stream"
@@ -56,7 +60,7 @@ func (h *Handler) createMultipartUpload(w http.ResponseWriter, r *http.Request, 
 	}
 	up, err := h.objects.StartUpload(r.Context(), objects.StartInput{
 		Bucket: c.bucket, Key: c.req.Key, ContentType: ct, Info: info, Encryption: sse, CustomerKey: key,
-		Retention: retention, LegalHold: hold, ChecksumAlgorithm: alg, ChecksumType: typ,
+		Retention: retention, LegalHold: hold, ChecksumAlgorithm: alg, ChecksumType: typ, Tags: tags,
 	})
 	if err != nil {
 		return err

@@ -109,8 +109,9 @@ func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, c *call) err
 	if sc := r.Header.Get("x-amz-storage-class"); sc != "" && sc != "STANDARD" {
 		return errs.E(errs.InvalidStorageClass, op, nil)
 	}
-	if r.Header.Get("x-amz-tagging") != "" {
-		return errs.Errorf(errs.Unimplemented, op, "Object tagging is not supported.")
+	tags, err := parseTaggingHeader(r.Header.Get("x-amz-tagging"))
+	if err != nil {
+		return err
 	}
 	if acl := r.Header.Get("x-amz-acl"); acl != "" && acl != bucketACL(c.bucket) {
 		return errs.Errorf(errs.PermissionDenied, op, "Object ACLs must equal the bucket's ACL (%s).", bucketACL(c.bucket))
@@ -148,7 +149,7 @@ func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, c *call) err
 	v, err := h.objects.Put(r.Context(), objects.PutInput{
 		Bucket: c.bucket, Key: c.req.Key, Body: body, Expect: expect,
 		ContentType: ct, Info: info, Precondition: precond,
-		Encryption: sse, CustomerKey: key, Retention: retention, LegalHold: hold,
+		Encryption: sse, CustomerKey: key, Retention: retention, LegalHold: hold, Tags: tags,
 	})
 	if err != nil {
 		return err

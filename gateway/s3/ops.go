@@ -62,4 +62,8 @@ var ops = map[Op]opSpec{
 	OpCompleteMultipartUpload:    {"CompleteMultipartUpload", "writeFiles", true, (*Handler).completeMultipartUpload},
 	OpAbortMultipartUpload:       {"AbortMultipartUpload", "writeFiles", true, (*Handler).abortMultipartUpload},
 	OpListParts:                  {"ListParts", "writeFiles", true, (*Handler).listParts},
+	OpGetObjectTagging:           {"GetObjectTagging", "readFiles", true, (*Handler).getObjectTagging},
+	OpPutObjectTagging:           {"PutObjectTagging", "writeFiles", true, (*Handler).putObjectTagging},
+	OpDeleteObjectTagging:        {"DeleteObjectTagging", "writeFiles", true, (*Handler).deleteObjectTagging},
+	OpGetObjectAttributes:        {"GetObjectAttributes", "readFiles", true, (*Handler).getObjectAttributes},
 }

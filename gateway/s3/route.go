@@ -59,6 +59,10 @@ const (
 	OpCompleteMultipartUpload
 	OpAbortMultipartUpload
 	OpListParts
+	OpGetObjectTagging
+	OpPutObjectTagging
+	OpDeleteObjectTagging
+	OpGetObjectAttributes
 	OpPreflight
 	// OpUnsupported is a recognised S3 feature B2 does not offer (tagging,
 	// website, policy...): 501 NotImplemented.
@@ -74,7 +78,9 @@ type Request struct {
 	VirtualHost bool
 }
 
-// unsupportedSubresources are S3 features B2 does not offer.
+// unsupportedSubresources are S3 features B2 does not offer (object
+// tagging and attributes are classified before these are: only bucket
+// tagging is unsupported).
 var unsupportedSubresources = []string{
 	"tagging", "policy", "policyStatus", "website", "logging", "notification", "replication",
 	"requestPayment", "accelerate", "analytics", "inventory", "metrics", "intelligent-tiering",
@@ -149,6 +155,9 @@ func classifyOp(method, bucket, key string, q url.Values, h http.Header) Op {
 		}
 		return OpUnknown
 	}
+	if key != "" && (has("tagging") || has("attributes")) {
+		return classifyObjectSubresource(method, has)
+	}
 	for _, sub := range unsupportedSubresources {
 		if has(sub) {
 			return OpUnsupported
@@ -201,6 +210,25 @@ func classifyOp(method, bucket, key string, q url.Values, h http.Header) Op {
 		case has("uploadId"):
 			return OpCompleteMultipartUpload
 		}
+	}
+	return OpUnknown
+}
+
+// classifyObjectSubresource classifies ?tagging and ?attributes on a key.
+func classifyObjectSubresource(method string, has func(string) bool) Op {
+	if has("tagging") {
+		switch method {
+		case http.MethodGet:
+			return OpGetObjectTagging
+		case http.MethodPut:
+			return OpPutObjectTagging
+		case http.MethodDelete:
+			return OpDeleteObjectTagging
+		}
+		return OpUnknown
+	}
+	if method == http.MethodGet {
+		return OpGetObjectAttributes
 	}
 	return OpUnknown
 }

@@ -300,6 +300,8 @@ func (w *writer) dispatch(index uint64, cmd *fsmv1.Command) *Result {
 		return w.applyUpdateObjectRetention(index, now, op.UpdateObjectRetention)
 	case *fsmv1.Command_UpdateObjectLegalHold:
 		return w.applyUpdateObjectLegalHold(index, op.UpdateObjectLegalHold)
+	case *fsmv1.Command_UpdateObjectTags:
+		return w.applyUpdateObjectTags(index, op.UpdateObjectTags)
 	case *fsmv1.Command_CreateKey:
 		return w.applyCreateKey(index, op.CreateKey)
 	case *fsmv1.Command_DeleteKey:

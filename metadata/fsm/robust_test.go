@@ -111,8 +111,11 @@ func (g *commandGen) next() *fsmv1.Command {
 	case 0:
 		c.Op = &fsmv1.Command_InitAccount{InitAccount: &fsmv1.InitAccount{Account: &metadatav1.Account{AccountId: g.id("acct")}}}
 	case 1:
-		c.Op = &fsmv1.Command_CreateBucket{CreateBucket: &fsmv1.CreateBucket{Bucket: &metadatav1.Bucket{BucketId: g.id("b"), Name: g.pick("one", "two", "ONE", "", "x\x01"),
-			FileLock: &metadatav1.FileLockConfiguration{Enabled: g.r.IntN(2) == 0, DefaultMode: metadatav1.RetentionMode(g.r.IntN(3)), DefaultPeriod: int32(g.r.IntN(3)), DefaultPeriodUnit: metadatav1.PeriodUnit(g.r.IntN(3))}}}}
+		// "locked" always has file lock, so that lock commands find a
+		// bucket they can succeed in whatever the seed.
+		name := g.pick("one", "two", "ONE", "", "x\x01", "locked")
+		c.Op = &fsmv1.Command_CreateBucket{CreateBucket: &fsmv1.CreateBucket{Bucket: &metadatav1.Bucket{BucketId: g.id("b"), Name: name,
+			FileLock: &metadatav1.FileLockConfiguration{Enabled: name == "locked" || g.r.IntN(2) == 0, DefaultMode: metadatav1.RetentionMode(g.r.IntN(3)), DefaultPeriod: int32(g.r.IntN(3)), DefaultPeriodUnit: metadatav1.PeriodUnit(g.r.IntN(3))}}}}
 	case 2:
 		c.Op = &fsmv1.Command_UpdateBucket{UpdateBucket: &fsmv1.UpdateBucket{Update: &metadatav1.UpdateBucketRequest{BucketId: g.id("b"), SetCorsRules: g.r.IntN(2) == 0, IfRevisionIs: int64(g.r.IntN(3))}}}
 	case 3:
@@ -128,7 +131,11 @@ func (g *commandGen) next() *fsmv1.Command {
 	case 8:
 		c.Op = &fsmv1.Command_HideObject{HideObject: &fsmv1.HideObject{Marker: g.version(), FailIfHidden: g.r.IntN(2) == 0, IfCurrentVersionId: g.pick("", g.earlier())}}
 	case 9, 10:
-		c.Op = &fsmv1.Command_DeleteObjectVersion{DeleteObjectVersion: &fsmv1.DeleteObjectVersion{BucketId: g.id("b"), VersionId: g.earlier(), Key: g.pick("", "a"),
+		// Mostly a version that was generated, so deletes succeed often
+		// enough whatever the seed (and whatever new fields the schema
+		// grows, which change how mutated entries decode).
+		b, v := g.known(g.versions)
+		c.Op = &fsmv1.Command_DeleteObjectVersion{DeleteObjectVersion: &fsmv1.DeleteObjectVersion{BucketId: b, VersionId: v, Key: g.pick("", "a"),
 			LifecycleCutoffUnixNanos: int64(g.pick3(0, 0, int64(g.n)))}}
 	case 11:
 		v := g.version()
@@ -158,6 +165,9 @@ func (g *commandGen) next() *fsmv1.Command {
 		var refs []*metadatav1.PartRef
 		for range g.r.IntN(4) {
 			refs = append(refs, &metadatav1.PartRef{PartNumber: int32(g.r.IntN(5)), Md5: g.pick("", "e1")})
+		}
+		if g.r.IntN(2) == 0 {
+			refs = []*metadatav1.PartRef{{PartNumber: 1}} // the likeliest list to complete
 		}
 		b, u := g.known(g.starts)
 		c.Op = &fsmv1.Command_CompleteUpload{CompleteUpload: &fsmv1.CompleteUpload{BucketId: b, Request: &metadatav1.CompleteUploadRequest{

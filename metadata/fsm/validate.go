@@ -112,6 +112,19 @@ func ValidateCommand(cmd *fsmv1.Command) *errs.Error {
 			return errs.Errorf(errs.InvalidArgument, opUpdateObjectLegalHold, "legal hold must be on or off")
 		}
 		return nil
+	case *fsmv1.Command_UpdateObjectTags:
+		u := op.UpdateObjectTags
+		if e := checkID(opUpdateObjectTags, "bucket id", u.GetBucketId()); e != nil {
+			return e
+		}
+		if u.GetVersionId() == "" {
+			if e := checkKey(opUpdateObjectTags, u.GetKey()); e != nil {
+				return e
+			}
+		} else if e := firstErr(checkOptionalKey(opUpdateObjectTags, u.GetKey()), checkID(opUpdateObjectTags, "version id", u.GetVersionId())); e != nil {
+			return e
+		}
+		return CheckTags(opUpdateObjectTags, u.GetTags())
 	case *fsmv1.Command_CommitPart:
 		c := op.CommitPart
 		p := c.GetPart()
@@ -150,7 +163,8 @@ func checkVersion(op string, v *metadatav1.ObjectVersion) *errs.Error {
 	if v == nil {
 		return errs.Errorf(errs.InvalidArgument, op, "the version is required")
 	}
-	if e := firstErr(checkID(op, "bucket id", v.GetBucketId()), checkID(op, "version id", v.GetVersionId()), checkKey(op, v.GetKey())); e != nil {
+	if e := firstErr(checkID(op, "bucket id", v.GetBucketId()), checkID(op, "version id", v.GetVersionId()), checkKey(op, v.GetKey()),
+		CheckTags(op, v.GetTags())); e != nil {
 		return e
 	}
 	for _, s := range v.GetSegments() {

@@ -240,6 +240,15 @@ func (p *Process) HTTPAddr() string {
 	return p.gateway.Addr()
 }
 
+// HTTPURL is the gateway's base URL (https:// when it serves TLS), or ""
+// without a gateway.
+func (p *Process) HTTPURL() string {
+	if p.gateway == nil {
+		return ""
+	}
+	return p.gateway.URL()
+}
+
 // GRPCAddr is the bound gRPC address.
 func (p *Process) GRPCAddr() string { return p.rt.GRPCAddr() }
 

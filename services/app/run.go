@@ -24,6 +24,7 @@ Usage:
   coffer serve [flags]     run the configured roles (default: all, in one process)
   coffer config [flags]    print the effective configuration as YAML
   coffer admin <command>   cluster status, metadata add-voter and remove-server ("coffer admin -h")
+  coffer cert <command>    certificates: dev (try HTTPS locally), ca, issue, cluster ("coffer cert -h")
   coffer healthcheck       exit 0 when the local process is ready (container health checks)
   coffer version           print the version
   coffer help              this text
@@ -44,6 +45,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return printConfig(args[1:], stdout, stderr)
 	case "admin":
 		return admin.Run(ctx, args[1:], stdout, stderr)
+	case "cert":
+		return admin.Cert(args[1:], stdout, stderr)
 	case "healthcheck":
 		return admin.Healthcheck(ctx, args[1:], stdout, stderr)
 	case "version":
@@ -85,9 +88,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "coffer serve:", err)
 		return 1
 	}
-	if addr := p.HTTPAddr(); addr != "" {
-		fmt.Fprintf(stdout, "coffer %s serving S3 at http://%s (region %s), data in %s\n", version(), addr, cfg.Gateway.Region, cfg.DataDir)
-		fmt.Fprintf(stdout, "  try: aws --endpoint-url http://%s s3 mb s3://my-first-bucket\n", addr)
+	if u := p.HTTPURL(); u != "" {
+		fmt.Fprintf(stdout, "coffer %s serving S3 at %s (region %s), data in %s\n", version(), u, cfg.Gateway.Region, cfg.DataDir)
+		fmt.Fprintf(stdout, "  try: aws --endpoint-url %s s3 mb s3://my-first-bucket\n", u)
 	}
 	if a := p.AdminAddr(); a != "" {
 		fmt.Fprintf(stdout, "  health and metrics at http://%s/readyz and /metrics\n", a)

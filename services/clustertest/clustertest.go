@@ -28,7 +28,7 @@ const (
 type Cluster struct {
 	t        testing.TB
 	Dir      string
-	Endpoint string // http://127.0.0.1:port
+	Endpoint string // http://127.0.0.1:port (https:// with --tls-cert)
 	Process  *app.Process
 	extra    []string
 	stopped  bool
@@ -76,7 +76,7 @@ func (c *Cluster) start() {
 	if err != nil {
 		c.t.Fatalf("clustertest: start: %v", err)
 	}
-	c.Process, c.Endpoint, c.stopped = p, "http://"+p.HTTPAddr(), false
+	c.Process, c.Endpoint, c.stopped = p, p.HTTPURL(), false
 }
 
 // Stop stops every role gracefully. It is idempotent.

@@ -13,12 +13,17 @@ type Config struct {
 	LogLevel        string        `yaml:"log_level"`
 	LogFormat       string        `yaml:"log_format"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// DebugPprof serves /debug/pprof on the admin listener. Off by default:
+	// profiles cost CPU on demand and show the process's internals to
+	// whoever reaches the admin port.
+	DebugPprof bool `yaml:"debug_pprof"`
 }
 
 // RegisterFlags registers the flags under prefix and sets the defaults.
 func (c *Config) RegisterFlags(prefix string, fs *flag.FlagSet) {
 	fs.StringVar(&c.GRPCAddr, prefix+"grpc-addr", "127.0.0.1:9100", "gRPC listen address (internal traffic between roles)")
-	fs.StringVar(&c.AdminAddr, prefix+"admin-addr", "127.0.0.1:9101", "admin HTTP listen address: /healthz, /readyz, /metrics, /debug/pprof (empty: off)")
+	fs.StringVar(&c.AdminAddr, prefix+"admin-addr", "127.0.0.1:9101", "admin HTTP listen address: /healthz, /readyz, /metrics, and /debug/pprof with --debug-pprof (empty: off)")
+	fs.BoolVar(&c.DebugPprof, prefix+"debug-pprof", false, "serve Go's profiler under /debug/pprof on the admin listener (its cmdline page shows the command line with secret values redacted)")
 	fs.StringVar(&c.LogLevel, prefix+"log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, prefix+"log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.ShutdownTimeout, prefix+"shutdown-timeout", 20*time.Second, "how long a graceful stop may take before connections are cut")

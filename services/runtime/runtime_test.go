@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +35,12 @@ func (h *testHealth) Check(ctx context.Context, _ *healthpb.HealthCheckRequest) 
 
 func start(t *testing.T, check func(ctx context.Context) error) (*Server, healthpb.HealthClient) {
 	t.Helper()
-	cfg := Config{GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", LogLevel: "debug", LogFormat: "text", ShutdownTimeout: 5 * time.Second}
+	return startWith(t, Config{}, check)
+}
+
+func startWith(t *testing.T, cfg Config, check func(ctx context.Context) error) (*Server, healthpb.HealthClient) {
+	t.Helper()
+	cfg.GRPCAddr, cfg.AdminAddr, cfg.LogLevel, cfg.LogFormat, cfg.ShutdownTimeout = "127.0.0.1:0", "127.0.0.1:0", "debug", "text", 5*time.Second
 	// The standard health service is not registered here: a separate
 	// server carries the test service under the same interface.
 	s, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -158,5 +164,45 @@ func TestConfigValidate(t *testing.T) {
 		if bad.Validate() == nil {
 			t.Errorf("%+v validated", bad)
 		}
+	}
+}
+
+func adminGet(t *testing.T, s *Server, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Get("http://" + s.AdminAddr() + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestPprofOffByDefault: no profiler unless --debug-pprof; with it, the
+// cmdline page never shows a secret flag's value (issue 14 item 3).
+func TestPprofOffByDefault(t *testing.T) {
+	s, _ := start(t, func(context.Context) error { return nil })
+	for _, p := range []string{"/debug/pprof/", "/debug/pprof/cmdline", "/debug/pprof/profile?seconds=1", "/debug/pprof/heap"} {
+		if code, _ := adminGet(t, s, p); code != http.StatusNotFound {
+			t.Errorf("%s without --debug-pprof: %d, want 404", p, code)
+		}
+	}
+
+	old := os.Args
+	os.Args = []string{"coffer", "serve", "--authd.bootstrap-secret=K001topsecret", "--authd.master-secret", "K001mastersecret",
+		"--authd.bootstrap-key-id", "0012345", "--tls-key=/etc/coffer/key.pem", "--data-dir", "/data"}
+	t.Cleanup(func() { os.Args = old })
+	s, _ = startWith(t, Config{DebugPprof: true}, func(context.Context) error { return nil })
+	if code, _ := adminGet(t, s, "/debug/pprof/"); code != http.StatusOK {
+		t.Fatalf("/debug/pprof/ with --debug-pprof: %d", code)
+	}
+	code, body := adminGet(t, s, "/debug/pprof/cmdline")
+	if code != http.StatusOK || strings.Contains(body, "topsecret") || strings.Contains(body, "mastersecret") {
+		t.Fatalf("cmdline %d shows a secret: %q", code, body)
+	}
+	want := strings.Join([]string{"coffer", "serve", "--authd.bootstrap-secret=<redacted>", "--authd.master-secret", "<redacted>",
+		"--authd.bootstrap-key-id", "0012345", "--tls-key=/etc/coffer/key.pem", "--data-dir", "/data"}, "\x00")
+	if body != want {
+		t.Fatalf("cmdline = %q, want %q", body, want)
 	}
 }

@@ -1316,8 +1316,11 @@ type ObjectVersion struct {
 	// Lifecycle measures "days since it stopped being current" from the
 	// commit time of the next newer version.
 	CommitTimeUnixNanos int64 `protobuf:"varint,22,opt,name=commit_time_unix_nanos,json=commitTimeUnixNanos,proto3" json:"commit_time_unix_nanos,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// S3 object tags, in the order the client gave them (at most 10, keys
+	// unique). START versions carry them to the completed version.
+	Tags          []*Tag `protobuf:"bytes,23,rep,name=tags,proto3" json:"tags,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ObjectVersion) Reset() {
@@ -1504,6 +1507,66 @@ func (x *ObjectVersion) GetCommitTimeUnixNanos() int64 {
 	return 0
 }
 
+func (x *ObjectVersion) GetTags() []*Tag {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+// Tag is one S3 object tag.
+type Tag struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Value         string                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Tag) Reset() {
+	*x = Tag{}
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Tag) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Tag) ProtoMessage() {}
+
+func (x *Tag) ProtoReflect() protoreflect.Message {
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Tag.ProtoReflect.Descriptor instead.
+func (*Tag) Descriptor() ([]byte, []int) {
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Tag) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *Tag) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
 // Part is one uploaded part of an unfinished upload.
 type Part struct {
 	state               protoimpl.MessageState `protogen:"open.v1"`
@@ -1518,7 +1581,7 @@ type Part struct {
 
 func (x *Part) Reset() {
 	*x = Part{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[11]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1530,7 +1593,7 @@ func (x *Part) String() string {
 func (*Part) ProtoMessage() {}
 
 func (x *Part) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[11]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1543,7 +1606,7 @@ func (x *Part) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Part.ProtoReflect.Descriptor instead.
 func (*Part) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{11}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Part) GetUploadId() string {
@@ -1607,7 +1670,7 @@ type ApplicationKey struct {
 
 func (x *ApplicationKey) Reset() {
 	*x = ApplicationKey{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[12]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1619,7 +1682,7 @@ func (x *ApplicationKey) String() string {
 func (*ApplicationKey) ProtoMessage() {}
 
 func (x *ApplicationKey) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[12]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1632,7 +1695,7 @@ func (x *ApplicationKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplicationKey.ProtoReflect.Descriptor instead.
 func (*ApplicationKey) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{12}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ApplicationKey) GetKeyId() string {
@@ -1732,7 +1795,7 @@ type Precondition struct {
 
 func (x *Precondition) Reset() {
 	*x = Precondition{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[13]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1744,7 +1807,7 @@ func (x *Precondition) String() string {
 func (*Precondition) ProtoMessage() {}
 
 func (x *Precondition) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[13]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1757,7 +1820,7 @@ func (x *Precondition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Precondition.ProtoReflect.Descriptor instead.
 func (*Precondition) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{13}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Precondition) GetIfNoneMatchAny() bool {
@@ -1784,7 +1847,7 @@ type InitAccountRequest struct {
 
 func (x *InitAccountRequest) Reset() {
 	*x = InitAccountRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[14]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1796,7 +1859,7 @@ func (x *InitAccountRequest) String() string {
 func (*InitAccountRequest) ProtoMessage() {}
 
 func (x *InitAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[14]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1809,7 +1872,7 @@ func (x *InitAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InitAccountRequest.ProtoReflect.Descriptor instead.
 func (*InitAccountRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{14}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *InitAccountRequest) GetAccountId() string {
@@ -1829,7 +1892,7 @@ type InitAccountResponse struct {
 
 func (x *InitAccountResponse) Reset() {
 	*x = InitAccountResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[15]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1841,7 +1904,7 @@ func (x *InitAccountResponse) String() string {
 func (*InitAccountResponse) ProtoMessage() {}
 
 func (x *InitAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[15]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1854,7 +1917,7 @@ func (x *InitAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InitAccountResponse.ProtoReflect.Descriptor instead.
 func (*InitAccountResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{15}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *InitAccountResponse) GetAccount() *Account {
@@ -1874,7 +1937,7 @@ type GetAccountRequest struct {
 
 func (x *GetAccountRequest) Reset() {
 	*x = GetAccountRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[16]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1886,7 +1949,7 @@ func (x *GetAccountRequest) String() string {
 func (*GetAccountRequest) ProtoMessage() {}
 
 func (x *GetAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[16]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1899,7 +1962,7 @@ func (x *GetAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccountRequest.ProtoReflect.Descriptor instead.
 func (*GetAccountRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{16}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetAccountRequest) GetStaleOk() bool {
@@ -1919,7 +1982,7 @@ type GetAccountResponse struct {
 
 func (x *GetAccountResponse) Reset() {
 	*x = GetAccountResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[17]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1931,7 +1994,7 @@ func (x *GetAccountResponse) String() string {
 func (*GetAccountResponse) ProtoMessage() {}
 
 func (x *GetAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[17]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1944,7 +2007,7 @@ func (x *GetAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccountResponse.ProtoReflect.Descriptor instead.
 func (*GetAccountResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{17}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetAccountResponse) GetAccount() *Account {
@@ -1965,7 +2028,7 @@ type CreateBucketRequest struct {
 
 func (x *CreateBucketRequest) Reset() {
 	*x = CreateBucketRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[18]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1977,7 +2040,7 @@ func (x *CreateBucketRequest) String() string {
 func (*CreateBucketRequest) ProtoMessage() {}
 
 func (x *CreateBucketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[18]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1990,7 +2053,7 @@ func (x *CreateBucketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateBucketRequest.ProtoReflect.Descriptor instead.
 func (*CreateBucketRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{18}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateBucketRequest) GetBucket() *Bucket {
@@ -2017,7 +2080,7 @@ type CreateBucketResponse struct {
 
 func (x *CreateBucketResponse) Reset() {
 	*x = CreateBucketResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[19]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2029,7 +2092,7 @@ func (x *CreateBucketResponse) String() string {
 func (*CreateBucketResponse) ProtoMessage() {}
 
 func (x *CreateBucketResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[19]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2042,7 +2105,7 @@ func (x *CreateBucketResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateBucketResponse.ProtoReflect.Descriptor instead.
 func (*CreateBucketResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{19}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CreateBucketResponse) GetBucket() *Bucket {
@@ -2067,7 +2130,7 @@ type GetBucketRequest struct {
 
 func (x *GetBucketRequest) Reset() {
 	*x = GetBucketRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[20]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2079,7 +2142,7 @@ func (x *GetBucketRequest) String() string {
 func (*GetBucketRequest) ProtoMessage() {}
 
 func (x *GetBucketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[20]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2092,7 +2155,7 @@ func (x *GetBucketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBucketRequest.ProtoReflect.Descriptor instead.
 func (*GetBucketRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{20}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetBucketRequest) GetSelector() isGetBucketRequest_Selector {
@@ -2153,7 +2216,7 @@ type GetBucketResponse struct {
 
 func (x *GetBucketResponse) Reset() {
 	*x = GetBucketResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[21]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2165,7 +2228,7 @@ func (x *GetBucketResponse) String() string {
 func (*GetBucketResponse) ProtoMessage() {}
 
 func (x *GetBucketResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[21]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2178,7 +2241,7 @@ func (x *GetBucketResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBucketResponse.ProtoReflect.Descriptor instead.
 func (*GetBucketResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{21}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetBucketResponse) GetBucket() *Bucket {
@@ -2200,7 +2263,7 @@ type ListBucketsRequest struct {
 
 func (x *ListBucketsRequest) Reset() {
 	*x = ListBucketsRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[22]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2212,7 +2275,7 @@ func (x *ListBucketsRequest) String() string {
 func (*ListBucketsRequest) ProtoMessage() {}
 
 func (x *ListBucketsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[22]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2225,7 +2288,7 @@ func (x *ListBucketsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBucketsRequest.ProtoReflect.Descriptor instead.
 func (*ListBucketsRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{22}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListBucketsRequest) GetPageSize() int32 {
@@ -2260,7 +2323,7 @@ type ListBucketsResponse struct {
 
 func (x *ListBucketsResponse) Reset() {
 	*x = ListBucketsResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[23]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2272,7 +2335,7 @@ func (x *ListBucketsResponse) String() string {
 func (*ListBucketsResponse) ProtoMessage() {}
 
 func (x *ListBucketsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[23]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2285,7 +2348,7 @@ func (x *ListBucketsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBucketsResponse.ProtoReflect.Descriptor instead.
 func (*ListBucketsResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{23}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListBucketsResponse) GetBuckets() []*Bucket {
@@ -2325,7 +2388,7 @@ type UpdateBucketRequest struct {
 
 func (x *UpdateBucketRequest) Reset() {
 	*x = UpdateBucketRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[24]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2337,7 +2400,7 @@ func (x *UpdateBucketRequest) String() string {
 func (*UpdateBucketRequest) ProtoMessage() {}
 
 func (x *UpdateBucketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[24]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2350,7 +2413,7 @@ func (x *UpdateBucketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateBucketRequest.ProtoReflect.Descriptor instead.
 func (*UpdateBucketRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{24}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *UpdateBucketRequest) GetBucketId() string {
@@ -2447,7 +2510,7 @@ type UpdateBucketResponse struct {
 
 func (x *UpdateBucketResponse) Reset() {
 	*x = UpdateBucketResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[25]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2459,7 +2522,7 @@ func (x *UpdateBucketResponse) String() string {
 func (*UpdateBucketResponse) ProtoMessage() {}
 
 func (x *UpdateBucketResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[25]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2472,7 +2535,7 @@ func (x *UpdateBucketResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateBucketResponse.ProtoReflect.Descriptor instead.
 func (*UpdateBucketResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{25}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *UpdateBucketResponse) GetBucket() *Bucket {
@@ -2493,7 +2556,7 @@ type DeleteBucketRequest struct {
 
 func (x *DeleteBucketRequest) Reset() {
 	*x = DeleteBucketRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[26]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2505,7 +2568,7 @@ func (x *DeleteBucketRequest) String() string {
 func (*DeleteBucketRequest) ProtoMessage() {}
 
 func (x *DeleteBucketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[26]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2518,7 +2581,7 @@ func (x *DeleteBucketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBucketRequest.ProtoReflect.Descriptor instead.
 func (*DeleteBucketRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{26}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DeleteBucketRequest) GetBucketId() string {
@@ -2545,7 +2608,7 @@ type DeleteBucketResponse struct {
 
 func (x *DeleteBucketResponse) Reset() {
 	*x = DeleteBucketResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[27]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2557,7 +2620,7 @@ func (x *DeleteBucketResponse) String() string {
 func (*DeleteBucketResponse) ProtoMessage() {}
 
 func (x *DeleteBucketResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[27]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2570,7 +2633,7 @@ func (x *DeleteBucketResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBucketResponse.ProtoReflect.Descriptor instead.
 func (*DeleteBucketResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{27}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DeleteBucketResponse) GetBucket() *Bucket {
@@ -2593,7 +2656,7 @@ type CommitObjectRequest struct {
 
 func (x *CommitObjectRequest) Reset() {
 	*x = CommitObjectRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[28]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2605,7 +2668,7 @@ func (x *CommitObjectRequest) String() string {
 func (*CommitObjectRequest) ProtoMessage() {}
 
 func (x *CommitObjectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[28]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2618,7 +2681,7 @@ func (x *CommitObjectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitObjectRequest.ProtoReflect.Descriptor instead.
 func (*CommitObjectRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{28}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CommitObjectRequest) GetVersion() *ObjectVersion {
@@ -2652,7 +2715,7 @@ type CommitObjectResponse struct {
 
 func (x *CommitObjectResponse) Reset() {
 	*x = CommitObjectResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[29]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2664,7 +2727,7 @@ func (x *CommitObjectResponse) String() string {
 func (*CommitObjectResponse) ProtoMessage() {}
 
 func (x *CommitObjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[29]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2677,7 +2740,7 @@ func (x *CommitObjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitObjectResponse.ProtoReflect.Descriptor instead.
 func (*CommitObjectResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{29}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CommitObjectResponse) GetVersion() *ObjectVersion {
@@ -2701,7 +2764,7 @@ type GetObjectRequest struct {
 
 func (x *GetObjectRequest) Reset() {
 	*x = GetObjectRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[30]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2713,7 +2776,7 @@ func (x *GetObjectRequest) String() string {
 func (*GetObjectRequest) ProtoMessage() {}
 
 func (x *GetObjectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[30]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2726,7 +2789,7 @@ func (x *GetObjectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetObjectRequest.ProtoReflect.Descriptor instead.
 func (*GetObjectRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{30}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetObjectRequest) GetBucketId() string {
@@ -2767,7 +2830,7 @@ type GetObjectResponse struct {
 
 func (x *GetObjectResponse) Reset() {
 	*x = GetObjectResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[31]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2779,7 +2842,7 @@ func (x *GetObjectResponse) String() string {
 func (*GetObjectResponse) ProtoMessage() {}
 
 func (x *GetObjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[31]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2792,7 +2855,7 @@ func (x *GetObjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetObjectResponse.ProtoReflect.Descriptor instead.
 func (*GetObjectResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{31}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetObjectResponse) GetVersion() *ObjectVersion {
@@ -2819,7 +2882,7 @@ type ListObjectsRequest struct {
 
 func (x *ListObjectsRequest) Reset() {
 	*x = ListObjectsRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[32]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2831,7 +2894,7 @@ func (x *ListObjectsRequest) String() string {
 func (*ListObjectsRequest) ProtoMessage() {}
 
 func (x *ListObjectsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[32]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2844,7 +2907,7 @@ func (x *ListObjectsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListObjectsRequest.ProtoReflect.Descriptor instead.
 func (*ListObjectsRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{32}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListObjectsRequest) GetBucketId() string {
@@ -2903,7 +2966,7 @@ type ListObjectsResponse struct {
 
 func (x *ListObjectsResponse) Reset() {
 	*x = ListObjectsResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[33]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2915,7 +2978,7 @@ func (x *ListObjectsResponse) String() string {
 func (*ListObjectsResponse) ProtoMessage() {}
 
 func (x *ListObjectsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[33]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2928,7 +2991,7 @@ func (x *ListObjectsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListObjectsResponse.ProtoReflect.Descriptor instead.
 func (*ListObjectsResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{33}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListObjectsResponse) GetObjects() []*ObjectVersion {
@@ -2980,7 +3043,7 @@ type ListObjectVersionsRequest struct {
 
 func (x *ListObjectVersionsRequest) Reset() {
 	*x = ListObjectVersionsRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[34]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2992,7 +3055,7 @@ func (x *ListObjectVersionsRequest) String() string {
 func (*ListObjectVersionsRequest) ProtoMessage() {}
 
 func (x *ListObjectVersionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[34]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3005,7 +3068,7 @@ func (x *ListObjectVersionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListObjectVersionsRequest.ProtoReflect.Descriptor instead.
 func (*ListObjectVersionsRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{34}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListObjectVersionsRequest) GetBucketId() string {
@@ -3085,7 +3148,7 @@ type ListObjectVersionsResponse struct {
 
 func (x *ListObjectVersionsResponse) Reset() {
 	*x = ListObjectVersionsResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[35]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3097,7 +3160,7 @@ func (x *ListObjectVersionsResponse) String() string {
 func (*ListObjectVersionsResponse) ProtoMessage() {}
 
 func (x *ListObjectVersionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[35]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3110,7 +3173,7 @@ func (x *ListObjectVersionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListObjectVersionsResponse.ProtoReflect.Descriptor instead.
 func (*ListObjectVersionsResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{35}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListObjectVersionsResponse) GetVersions() []*ObjectVersion {
@@ -3162,7 +3225,7 @@ type HideObjectRequest struct {
 
 func (x *HideObjectRequest) Reset() {
 	*x = HideObjectRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[36]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3174,7 +3237,7 @@ func (x *HideObjectRequest) String() string {
 func (*HideObjectRequest) ProtoMessage() {}
 
 func (x *HideObjectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[36]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3187,7 +3250,7 @@ func (x *HideObjectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HideObjectRequest.ProtoReflect.Descriptor instead.
 func (*HideObjectRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{36}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *HideObjectRequest) GetBucketId() string {
@@ -3228,7 +3291,7 @@ type HideObjectResponse struct {
 
 func (x *HideObjectResponse) Reset() {
 	*x = HideObjectResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[37]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3240,7 +3303,7 @@ func (x *HideObjectResponse) String() string {
 func (*HideObjectResponse) ProtoMessage() {}
 
 func (x *HideObjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[37]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3253,7 +3316,7 @@ func (x *HideObjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HideObjectResponse.ProtoReflect.Descriptor instead.
 func (*HideObjectResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{37}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *HideObjectResponse) GetMarker() *ObjectVersion {
@@ -3277,7 +3340,7 @@ type DeleteObjectVersionRequest struct {
 
 func (x *DeleteObjectVersionRequest) Reset() {
 	*x = DeleteObjectVersionRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[38]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3289,7 +3352,7 @@ func (x *DeleteObjectVersionRequest) String() string {
 func (*DeleteObjectVersionRequest) ProtoMessage() {}
 
 func (x *DeleteObjectVersionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[38]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3302,7 +3365,7 @@ func (x *DeleteObjectVersionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteObjectVersionRequest.ProtoReflect.Descriptor instead.
 func (*DeleteObjectVersionRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{38}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *DeleteObjectVersionRequest) GetBucketId() string {
@@ -3350,7 +3413,7 @@ type DeleteObjectVersionResponse struct {
 
 func (x *DeleteObjectVersionResponse) Reset() {
 	*x = DeleteObjectVersionResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[39]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3362,7 +3425,7 @@ func (x *DeleteObjectVersionResponse) String() string {
 func (*DeleteObjectVersionResponse) ProtoMessage() {}
 
 func (x *DeleteObjectVersionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[39]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3375,7 +3438,7 @@ func (x *DeleteObjectVersionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteObjectVersionResponse.ProtoReflect.Descriptor instead.
 func (*DeleteObjectVersionResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{39}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *DeleteObjectVersionResponse) GetVersion() *ObjectVersion {
@@ -3400,7 +3463,7 @@ type UpdateObjectRetentionRequest struct {
 
 func (x *UpdateObjectRetentionRequest) Reset() {
 	*x = UpdateObjectRetentionRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[40]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3412,7 +3475,7 @@ func (x *UpdateObjectRetentionRequest) String() string {
 func (*UpdateObjectRetentionRequest) ProtoMessage() {}
 
 func (x *UpdateObjectRetentionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[40]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3425,7 +3488,7 @@ func (x *UpdateObjectRetentionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateObjectRetentionRequest.ProtoReflect.Descriptor instead.
 func (*UpdateObjectRetentionRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{40}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *UpdateObjectRetentionRequest) GetBucketId() string {
@@ -3480,7 +3543,7 @@ type UpdateObjectRetentionResponse struct {
 
 func (x *UpdateObjectRetentionResponse) Reset() {
 	*x = UpdateObjectRetentionResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[41]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3492,7 +3555,7 @@ func (x *UpdateObjectRetentionResponse) String() string {
 func (*UpdateObjectRetentionResponse) ProtoMessage() {}
 
 func (x *UpdateObjectRetentionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[41]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3505,7 +3568,7 @@ func (x *UpdateObjectRetentionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateObjectRetentionResponse.ProtoReflect.Descriptor instead.
 func (*UpdateObjectRetentionResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{41}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *UpdateObjectRetentionResponse) GetVersion() *ObjectVersion {
@@ -3529,7 +3592,7 @@ type UpdateObjectLegalHoldRequest struct {
 
 func (x *UpdateObjectLegalHoldRequest) Reset() {
 	*x = UpdateObjectLegalHoldRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[42]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3541,7 +3604,7 @@ func (x *UpdateObjectLegalHoldRequest) String() string {
 func (*UpdateObjectLegalHoldRequest) ProtoMessage() {}
 
 func (x *UpdateObjectLegalHoldRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[42]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3554,7 +3617,7 @@ func (x *UpdateObjectLegalHoldRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateObjectLegalHoldRequest.ProtoReflect.Descriptor instead.
 func (*UpdateObjectLegalHoldRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{42}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *UpdateObjectLegalHoldRequest) GetBucketId() string {
@@ -3602,7 +3665,7 @@ type UpdateObjectLegalHoldResponse struct {
 
 func (x *UpdateObjectLegalHoldResponse) Reset() {
 	*x = UpdateObjectLegalHoldResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[43]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3614,7 +3677,7 @@ func (x *UpdateObjectLegalHoldResponse) String() string {
 func (*UpdateObjectLegalHoldResponse) ProtoMessage() {}
 
 func (x *UpdateObjectLegalHoldResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[43]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3627,10 +3690,134 @@ func (x *UpdateObjectLegalHoldResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateObjectLegalHoldResponse.ProtoReflect.Descriptor instead.
 func (*UpdateObjectLegalHoldResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{43}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *UpdateObjectLegalHoldResponse) GetVersion() *ObjectVersion {
+	if x != nil {
+		return x.Version
+	}
+	return nil
+}
+
+// UpdateObjectTagsRequest replaces a version's tags (empty: removes them).
+// Without version_id it names the key's newest version, resolved when the
+// command is applied; that version must not be a hide marker.
+type UpdateObjectTagsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	BucketId      string                 `protobuf:"bytes,1,opt,name=bucket_id,json=bucketId,proto3" json:"bucket_id,omitempty"`
+	Key           string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	VersionId     string                 `protobuf:"bytes,3,opt,name=version_id,json=versionId,proto3" json:"version_id,omitempty"`
+	Tags          []*Tag                 `protobuf:"bytes,4,rep,name=tags,proto3" json:"tags,omitempty"`
+	RequestId     string                 `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateObjectTagsRequest) Reset() {
+	*x = UpdateObjectTagsRequest{}
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateObjectTagsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateObjectTagsRequest) ProtoMessage() {}
+
+func (x *UpdateObjectTagsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateObjectTagsRequest.ProtoReflect.Descriptor instead.
+func (*UpdateObjectTagsRequest) Descriptor() ([]byte, []int) {
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *UpdateObjectTagsRequest) GetBucketId() string {
+	if x != nil {
+		return x.BucketId
+	}
+	return ""
+}
+
+func (x *UpdateObjectTagsRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *UpdateObjectTagsRequest) GetVersionId() string {
+	if x != nil {
+		return x.VersionId
+	}
+	return ""
+}
+
+func (x *UpdateObjectTagsRequest) GetTags() []*Tag {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *UpdateObjectTagsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// UpdateObjectTagsResponse returns the updated version.
+type UpdateObjectTagsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Version       *ObjectVersion         `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateObjectTagsResponse) Reset() {
+	*x = UpdateObjectTagsResponse{}
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateObjectTagsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateObjectTagsResponse) ProtoMessage() {}
+
+func (x *UpdateObjectTagsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateObjectTagsResponse.ProtoReflect.Descriptor instead.
+func (*UpdateObjectTagsResponse) Descriptor() ([]byte, []int) {
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *UpdateObjectTagsResponse) GetVersion() *ObjectVersion {
 	if x != nil {
 		return x.Version
 	}
@@ -3649,7 +3836,7 @@ type StartUploadRequest struct {
 
 func (x *StartUploadRequest) Reset() {
 	*x = StartUploadRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[44]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3661,7 +3848,7 @@ func (x *StartUploadRequest) String() string {
 func (*StartUploadRequest) ProtoMessage() {}
 
 func (x *StartUploadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[44]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3674,7 +3861,7 @@ func (x *StartUploadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartUploadRequest.ProtoReflect.Descriptor instead.
 func (*StartUploadRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{44}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *StartUploadRequest) GetVersion() *ObjectVersion {
@@ -3701,7 +3888,7 @@ type StartUploadResponse struct {
 
 func (x *StartUploadResponse) Reset() {
 	*x = StartUploadResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[45]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3713,7 +3900,7 @@ func (x *StartUploadResponse) String() string {
 func (*StartUploadResponse) ProtoMessage() {}
 
 func (x *StartUploadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[45]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3726,7 +3913,7 @@ func (x *StartUploadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartUploadResponse.ProtoReflect.Descriptor instead.
 func (*StartUploadResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{45}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *StartUploadResponse) GetUpload() *ObjectVersion {
@@ -3747,7 +3934,7 @@ type GetUploadRequest struct {
 
 func (x *GetUploadRequest) Reset() {
 	*x = GetUploadRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[46]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3759,7 +3946,7 @@ func (x *GetUploadRequest) String() string {
 func (*GetUploadRequest) ProtoMessage() {}
 
 func (x *GetUploadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[46]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3772,7 +3959,7 @@ func (x *GetUploadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUploadRequest.ProtoReflect.Descriptor instead.
 func (*GetUploadRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{46}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GetUploadRequest) GetUploadId() string {
@@ -3799,7 +3986,7 @@ type GetUploadResponse struct {
 
 func (x *GetUploadResponse) Reset() {
 	*x = GetUploadResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[47]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3811,7 +3998,7 @@ func (x *GetUploadResponse) String() string {
 func (*GetUploadResponse) ProtoMessage() {}
 
 func (x *GetUploadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[47]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3824,7 +4011,7 @@ func (x *GetUploadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUploadResponse.ProtoReflect.Descriptor instead.
 func (*GetUploadResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{47}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *GetUploadResponse) GetUpload() *ObjectVersion {
@@ -3853,7 +4040,7 @@ type ListUploadsRequest struct {
 
 func (x *ListUploadsRequest) Reset() {
 	*x = ListUploadsRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[48]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3865,7 +4052,7 @@ func (x *ListUploadsRequest) String() string {
 func (*ListUploadsRequest) ProtoMessage() {}
 
 func (x *ListUploadsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[48]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3878,7 +4065,7 @@ func (x *ListUploadsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUploadsRequest.ProtoReflect.Descriptor instead.
 func (*ListUploadsRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{48}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ListUploadsRequest) GetBucketId() string {
@@ -3951,7 +4138,7 @@ type ListUploadsResponse struct {
 
 func (x *ListUploadsResponse) Reset() {
 	*x = ListUploadsResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[49]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3963,7 +4150,7 @@ func (x *ListUploadsResponse) String() string {
 func (*ListUploadsResponse) ProtoMessage() {}
 
 func (x *ListUploadsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[49]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3976,7 +4163,7 @@ func (x *ListUploadsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUploadsResponse.ProtoReflect.Descriptor instead.
 func (*ListUploadsResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{49}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ListUploadsResponse) GetUploads() []*ObjectVersion {
@@ -4025,7 +4212,7 @@ type CommitPartRequest struct {
 
 func (x *CommitPartRequest) Reset() {
 	*x = CommitPartRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[50]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4037,7 +4224,7 @@ func (x *CommitPartRequest) String() string {
 func (*CommitPartRequest) ProtoMessage() {}
 
 func (x *CommitPartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[50]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4050,7 +4237,7 @@ func (x *CommitPartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitPartRequest.ProtoReflect.Descriptor instead.
 func (*CommitPartRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{50}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *CommitPartRequest) GetPart() *Part {
@@ -4078,7 +4265,7 @@ type CommitPartResponse struct {
 
 func (x *CommitPartResponse) Reset() {
 	*x = CommitPartResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[51]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4090,7 +4277,7 @@ func (x *CommitPartResponse) String() string {
 func (*CommitPartResponse) ProtoMessage() {}
 
 func (x *CommitPartResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[51]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4103,7 +4290,7 @@ func (x *CommitPartResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitPartResponse.ProtoReflect.Descriptor instead.
 func (*CommitPartResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{51}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *CommitPartResponse) GetPart() *Part {
@@ -4133,7 +4320,7 @@ type ListPartsRequest struct {
 
 func (x *ListPartsRequest) Reset() {
 	*x = ListPartsRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[52]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4145,7 +4332,7 @@ func (x *ListPartsRequest) String() string {
 func (*ListPartsRequest) ProtoMessage() {}
 
 func (x *ListPartsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[52]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4158,7 +4345,7 @@ func (x *ListPartsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPartsRequest.ProtoReflect.Descriptor instead.
 func (*ListPartsRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{52}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ListPartsRequest) GetUploadId() string {
@@ -4201,7 +4388,7 @@ type ListPartsResponse struct {
 
 func (x *ListPartsResponse) Reset() {
 	*x = ListPartsResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[53]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4213,7 +4400,7 @@ func (x *ListPartsResponse) String() string {
 func (*ListPartsResponse) ProtoMessage() {}
 
 func (x *ListPartsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[53]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4226,7 +4413,7 @@ func (x *ListPartsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPartsResponse.ProtoReflect.Descriptor instead.
 func (*ListPartsResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{53}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ListPartsResponse) GetParts() []*Part {
@@ -4258,7 +4445,7 @@ type PartRef struct {
 
 func (x *PartRef) Reset() {
 	*x = PartRef{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[54]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4270,7 +4457,7 @@ func (x *PartRef) String() string {
 func (*PartRef) ProtoMessage() {}
 
 func (x *PartRef) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[54]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4283,7 +4470,7 @@ func (x *PartRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartRef.ProtoReflect.Descriptor instead.
 func (*PartRef) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{54}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *PartRef) GetPartNumber() int32 {
@@ -4331,7 +4518,7 @@ type CompleteUploadRequest struct {
 
 func (x *CompleteUploadRequest) Reset() {
 	*x = CompleteUploadRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[55]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4343,7 +4530,7 @@ func (x *CompleteUploadRequest) String() string {
 func (*CompleteUploadRequest) ProtoMessage() {}
 
 func (x *CompleteUploadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[55]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4356,7 +4543,7 @@ func (x *CompleteUploadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteUploadRequest.ProtoReflect.Descriptor instead.
 func (*CompleteUploadRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{55}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *CompleteUploadRequest) GetUploadId() string {
@@ -4412,7 +4599,7 @@ type CompleteUploadResponse struct {
 
 func (x *CompleteUploadResponse) Reset() {
 	*x = CompleteUploadResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[56]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4424,7 +4611,7 @@ func (x *CompleteUploadResponse) String() string {
 func (*CompleteUploadResponse) ProtoMessage() {}
 
 func (x *CompleteUploadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[56]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4437,7 +4624,7 @@ func (x *CompleteUploadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteUploadResponse.ProtoReflect.Descriptor instead.
 func (*CompleteUploadResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{56}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *CompleteUploadResponse) GetVersion() *ObjectVersion {
@@ -4465,7 +4652,7 @@ type AbortUploadRequest struct {
 
 func (x *AbortUploadRequest) Reset() {
 	*x = AbortUploadRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[57]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4477,7 +4664,7 @@ func (x *AbortUploadRequest) String() string {
 func (*AbortUploadRequest) ProtoMessage() {}
 
 func (x *AbortUploadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[57]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4490,7 +4677,7 @@ func (x *AbortUploadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AbortUploadRequest.ProtoReflect.Descriptor instead.
 func (*AbortUploadRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{57}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *AbortUploadRequest) GetUploadId() string {
@@ -4518,7 +4705,7 @@ type AbortUploadResponse struct {
 
 func (x *AbortUploadResponse) Reset() {
 	*x = AbortUploadResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[58]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4530,7 +4717,7 @@ func (x *AbortUploadResponse) String() string {
 func (*AbortUploadResponse) ProtoMessage() {}
 
 func (x *AbortUploadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[58]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4543,7 +4730,7 @@ func (x *AbortUploadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AbortUploadResponse.ProtoReflect.Descriptor instead.
 func (*AbortUploadResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{58}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *AbortUploadResponse) GetUpload() *ObjectVersion {
@@ -4571,7 +4758,7 @@ type CreateKeyRequest struct {
 
 func (x *CreateKeyRequest) Reset() {
 	*x = CreateKeyRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[59]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4583,7 +4770,7 @@ func (x *CreateKeyRequest) String() string {
 func (*CreateKeyRequest) ProtoMessage() {}
 
 func (x *CreateKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[59]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4596,7 +4783,7 @@ func (x *CreateKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateKeyRequest.ProtoReflect.Descriptor instead.
 func (*CreateKeyRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{59}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *CreateKeyRequest) GetKey() *ApplicationKey {
@@ -4623,7 +4810,7 @@ type CreateKeyResponse struct {
 
 func (x *CreateKeyResponse) Reset() {
 	*x = CreateKeyResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[60]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4635,7 +4822,7 @@ func (x *CreateKeyResponse) String() string {
 func (*CreateKeyResponse) ProtoMessage() {}
 
 func (x *CreateKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[60]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4648,7 +4835,7 @@ func (x *CreateKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateKeyResponse.ProtoReflect.Descriptor instead.
 func (*CreateKeyResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{60}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *CreateKeyResponse) GetKey() *ApplicationKey {
@@ -4669,7 +4856,7 @@ type GetKeyRequest struct {
 
 func (x *GetKeyRequest) Reset() {
 	*x = GetKeyRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[61]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4681,7 +4868,7 @@ func (x *GetKeyRequest) String() string {
 func (*GetKeyRequest) ProtoMessage() {}
 
 func (x *GetKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[61]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4694,7 +4881,7 @@ func (x *GetKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetKeyRequest.ProtoReflect.Descriptor instead.
 func (*GetKeyRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{61}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *GetKeyRequest) GetKeyId() string {
@@ -4721,7 +4908,7 @@ type GetKeyResponse struct {
 
 func (x *GetKeyResponse) Reset() {
 	*x = GetKeyResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[62]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4733,7 +4920,7 @@ func (x *GetKeyResponse) String() string {
 func (*GetKeyResponse) ProtoMessage() {}
 
 func (x *GetKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[62]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4746,7 +4933,7 @@ func (x *GetKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetKeyResponse.ProtoReflect.Descriptor instead.
 func (*GetKeyResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{62}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *GetKeyResponse) GetKey() *ApplicationKey {
@@ -4769,7 +4956,7 @@ type ListKeysRequest struct {
 
 func (x *ListKeysRequest) Reset() {
 	*x = ListKeysRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[63]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4781,7 +4968,7 @@ func (x *ListKeysRequest) String() string {
 func (*ListKeysRequest) ProtoMessage() {}
 
 func (x *ListKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[63]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4794,7 +4981,7 @@ func (x *ListKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListKeysRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{63}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *ListKeysRequest) GetPageSize() int32 {
@@ -4829,7 +5016,7 @@ type ListKeysResponse struct {
 
 func (x *ListKeysResponse) Reset() {
 	*x = ListKeysResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[64]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4841,7 +5028,7 @@ func (x *ListKeysResponse) String() string {
 func (*ListKeysResponse) ProtoMessage() {}
 
 func (x *ListKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[64]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4854,7 +5041,7 @@ func (x *ListKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListKeysResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{64}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *ListKeysResponse) GetKeys() []*ApplicationKey {
@@ -4882,7 +5069,7 @@ type DeleteKeyRequest struct {
 
 func (x *DeleteKeyRequest) Reset() {
 	*x = DeleteKeyRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[65]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4894,7 +5081,7 @@ func (x *DeleteKeyRequest) String() string {
 func (*DeleteKeyRequest) ProtoMessage() {}
 
 func (x *DeleteKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[65]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4907,7 +5094,7 @@ func (x *DeleteKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteKeyRequest.ProtoReflect.Descriptor instead.
 func (*DeleteKeyRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{65}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *DeleteKeyRequest) GetKeyId() string {
@@ -4934,7 +5121,7 @@ type DeleteKeyResponse struct {
 
 func (x *DeleteKeyResponse) Reset() {
 	*x = DeleteKeyResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[66]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4946,7 +5133,7 @@ func (x *DeleteKeyResponse) String() string {
 func (*DeleteKeyResponse) ProtoMessage() {}
 
 func (x *DeleteKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[66]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4959,7 +5146,7 @@ func (x *DeleteKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteKeyResponse.ProtoReflect.Descriptor instead.
 func (*DeleteKeyResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{66}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *DeleteKeyResponse) GetKey() *ApplicationKey {
@@ -4979,7 +5166,7 @@ type CheckBlobReferencesRequest struct {
 
 func (x *CheckBlobReferencesRequest) Reset() {
 	*x = CheckBlobReferencesRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[67]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4991,7 +5178,7 @@ func (x *CheckBlobReferencesRequest) String() string {
 func (*CheckBlobReferencesRequest) ProtoMessage() {}
 
 func (x *CheckBlobReferencesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[67]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5004,7 +5191,7 @@ func (x *CheckBlobReferencesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckBlobReferencesRequest.ProtoReflect.Descriptor instead.
 func (*CheckBlobReferencesRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{67}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *CheckBlobReferencesRequest) GetBlobIds() []string {
@@ -5024,7 +5211,7 @@ type CheckBlobReferencesResponse struct {
 
 func (x *CheckBlobReferencesResponse) Reset() {
 	*x = CheckBlobReferencesResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[68]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5036,7 +5223,7 @@ func (x *CheckBlobReferencesResponse) String() string {
 func (*CheckBlobReferencesResponse) ProtoMessage() {}
 
 func (x *CheckBlobReferencesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[68]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5049,7 +5236,7 @@ func (x *CheckBlobReferencesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckBlobReferencesResponse.ProtoReflect.Descriptor instead.
 func (*CheckBlobReferencesResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{68}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *CheckBlobReferencesResponse) GetReferenced() []string {
@@ -5077,7 +5264,7 @@ type UpdatePlacementRequest struct {
 
 func (x *UpdatePlacementRequest) Reset() {
 	*x = UpdatePlacementRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[69]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5089,7 +5276,7 @@ func (x *UpdatePlacementRequest) String() string {
 func (*UpdatePlacementRequest) ProtoMessage() {}
 
 func (x *UpdatePlacementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[69]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5102,7 +5289,7 @@ func (x *UpdatePlacementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePlacementRequest.ProtoReflect.Descriptor instead.
 func (*UpdatePlacementRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{69}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *UpdatePlacementRequest) GetBlobId() string {
@@ -5145,7 +5332,7 @@ type UpdatePlacementResponse struct {
 
 func (x *UpdatePlacementResponse) Reset() {
 	*x = UpdatePlacementResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[70]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5157,7 +5344,7 @@ func (x *UpdatePlacementResponse) String() string {
 func (*UpdatePlacementResponse) ProtoMessage() {}
 
 func (x *UpdatePlacementResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[70]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5170,7 +5357,7 @@ func (x *UpdatePlacementResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePlacementResponse.ProtoReflect.Descriptor instead.
 func (*UpdatePlacementResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{70}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *UpdatePlacementResponse) GetPlacement() *BlobPlacement {
@@ -5198,7 +5385,7 @@ type GetBlobPlacementRequest struct {
 
 func (x *GetBlobPlacementRequest) Reset() {
 	*x = GetBlobPlacementRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[71]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5210,7 +5397,7 @@ func (x *GetBlobPlacementRequest) String() string {
 func (*GetBlobPlacementRequest) ProtoMessage() {}
 
 func (x *GetBlobPlacementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[71]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5223,7 +5410,7 @@ func (x *GetBlobPlacementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBlobPlacementRequest.ProtoReflect.Descriptor instead.
 func (*GetBlobPlacementRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{71}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *GetBlobPlacementRequest) GetBlobId() string {
@@ -5251,7 +5438,7 @@ type GetBlobPlacementResponse struct {
 
 func (x *GetBlobPlacementResponse) Reset() {
 	*x = GetBlobPlacementResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[72]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5263,7 +5450,7 @@ func (x *GetBlobPlacementResponse) String() string {
 func (*GetBlobPlacementResponse) ProtoMessage() {}
 
 func (x *GetBlobPlacementResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[72]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5276,7 +5463,7 @@ func (x *GetBlobPlacementResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBlobPlacementResponse.ProtoReflect.Descriptor instead.
 func (*GetBlobPlacementResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{72}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *GetBlobPlacementResponse) GetPlacement() *BlobPlacement {
@@ -5298,7 +5485,7 @@ type ListPlacementsRequest struct {
 
 func (x *ListPlacementsRequest) Reset() {
 	*x = ListPlacementsRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[73]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5310,7 +5497,7 @@ func (x *ListPlacementsRequest) String() string {
 func (*ListPlacementsRequest) ProtoMessage() {}
 
 func (x *ListPlacementsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[73]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5323,7 +5510,7 @@ func (x *ListPlacementsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPlacementsRequest.ProtoReflect.Descriptor instead.
 func (*ListPlacementsRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{73}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *ListPlacementsRequest) GetPageSize() int32 {
@@ -5358,7 +5545,7 @@ type ListPlacementsResponse struct {
 
 func (x *ListPlacementsResponse) Reset() {
 	*x = ListPlacementsResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[74]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5370,7 +5557,7 @@ func (x *ListPlacementsResponse) String() string {
 func (*ListPlacementsResponse) ProtoMessage() {}
 
 func (x *ListPlacementsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[74]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5383,7 +5570,7 @@ func (x *ListPlacementsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPlacementsResponse.ProtoReflect.Descriptor instead.
 func (*ListPlacementsResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{74}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *ListPlacementsResponse) GetPlacements() []*BlobPlacement {
@@ -5417,7 +5604,7 @@ type Change struct {
 
 func (x *Change) Reset() {
 	*x = Change{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[75]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5429,7 +5616,7 @@ func (x *Change) String() string {
 func (*Change) ProtoMessage() {}
 
 func (x *Change) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[75]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5442,7 +5629,7 @@ func (x *Change) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Change.ProtoReflect.Descriptor instead.
 func (*Change) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{75}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *Change) GetIndex() uint64 {
@@ -5512,7 +5699,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[76]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5524,7 +5711,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[76]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5537,7 +5724,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{76}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *WatchRequest) GetFromIndex() uint64 {
@@ -5571,7 +5758,7 @@ type WatchResponse struct {
 
 func (x *WatchResponse) Reset() {
 	*x = WatchResponse{}
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[77]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5583,7 +5770,7 @@ func (x *WatchResponse) String() string {
 func (*WatchResponse) ProtoMessage() {}
 
 func (x *WatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[77]
+	mi := &file_coffer_metadata_v1_metadata_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5596,7 +5783,7 @@ func (x *WatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchResponse.ProtoReflect.Descriptor instead.
 func (*WatchResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{77}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *WatchResponse) GetChanges() []*Change {
@@ -5693,7 +5880,7 @@ const file_coffer_metadata_v1_metadata_proto_rawDesc = "" +
 	"\x03md5\x18\x03 \x01(\tR\x03md5\x12\x12\n" +
 	"\x04sha1\x18\x04 \x01(\tR\x04sha1\x12?\n" +
 	"\tplacement\x18\x05 \x01(\v2!.coffer.metadata.v1.BlobPlacementR\tplacement\x12:\n" +
-	"\tchecksums\x18\x06 \x03(\v2\x1c.coffer.metadata.v1.ChecksumR\tchecksums\"\xc5\b\n" +
+	"\tchecksums\x18\x06 \x03(\v2\x1c.coffer.metadata.v1.ChecksumR\tchecksums\"\xf2\b\n" +
 	"\rObjectVersion\x12\x1b\n" +
 	"\tbucket_id\x18\x01 \x01(\tR\bbucketId\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x1d\n" +
@@ -5722,10 +5909,14 @@ const file_coffer_metadata_v1_metadata_proto_rawDesc = "" +
 	"\tis_latest\x18\x13 \x01(\bR\bisLatest\x12T\n" +
 	"\x12checksum_algorithm\x18\x14 \x01(\x0e2%.coffer.metadata.v1.ChecksumAlgorithmR\x11checksumAlgorithm\x12E\n" +
 	"\rchecksum_type\x18\x15 \x01(\x0e2 .coffer.metadata.v1.ChecksumTypeR\fchecksumType\x123\n" +
-	"\x16commit_time_unix_nanos\x18\x16 \x01(\x03R\x13commitTimeUnixNanos\x1a7\n" +
+	"\x16commit_time_unix_nanos\x18\x16 \x01(\x03R\x13commitTimeUnixNanos\x12+\n" +
+	"\x04tags\x18\x17 \x03(\v2\x17.coffer.metadata.v1.TagR\x04tags\x1a7\n" +
 	"\tInfoEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd3\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"-\n" +
+	"\x03Tag\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\xd3\x01\n" +
 	"\x04Part\x12\x1b\n" +
 	"\tupload_id\x18\x01 \x01(\tR\buploadId\x12\x1f\n" +
 	"\vpart_number\x18\x02 \x01(\x05R\n" +
@@ -5897,6 +6088,16 @@ const file_coffer_metadata_v1_metadata_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x05 \x01(\tR\trequestId\"\\\n" +
 	"\x1dUpdateObjectLegalHoldResponse\x12;\n" +
+	"\aversion\x18\x01 \x01(\v2!.coffer.metadata.v1.ObjectVersionR\aversion\"\xb3\x01\n" +
+	"\x17UpdateObjectTagsRequest\x12\x1b\n" +
+	"\tbucket_id\x18\x01 \x01(\tR\bbucketId\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12\x1d\n" +
+	"\n" +
+	"version_id\x18\x03 \x01(\tR\tversionId\x12+\n" +
+	"\x04tags\x18\x04 \x03(\v2\x17.coffer.metadata.v1.TagR\x04tags\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tR\trequestId\"W\n" +
+	"\x18UpdateObjectTagsResponse\x12;\n" +
 	"\aversion\x18\x01 \x01(\v2!.coffer.metadata.v1.ObjectVersionR\aversion\"p\n" +
 	"\x12StartUploadRequest\x12;\n" +
 	"\aversion\x18\x01 \x01(\v2!.coffer.metadata.v1.ObjectVersionR\aversion\x12\x1d\n" +
@@ -6092,7 +6293,7 @@ const file_coffer_metadata_v1_metadata_proto_rawDesc = "" +
 	"\x10CHANGE_KIND_CORS\x10\x03\x12\x13\n" +
 	"\x0fCHANGE_KIND_KEY\x10\x04\x12\x16\n" +
 	"\x12CHANGE_KIND_OBJECT\x10\x05\x12\x16\n" +
-	"\x12CHANGE_KIND_UPLOAD\x10\x062\x96\x18\n" +
+	"\x12CHANGE_KIND_UPLOAD\x10\x062\x85\x19\n" +
 	"\x0fMetadataService\x12^\n" +
 	"\vInitAccount\x12&.coffer.metadata.v1.InitAccountRequest\x1a'.coffer.metadata.v1.InitAccountResponse\x12[\n" +
 	"\n" +
@@ -6110,7 +6311,8 @@ const file_coffer_metadata_v1_metadata_proto_rawDesc = "" +
 	"HideObject\x12%.coffer.metadata.v1.HideObjectRequest\x1a&.coffer.metadata.v1.HideObjectResponse\x12v\n" +
 	"\x13DeleteObjectVersion\x12..coffer.metadata.v1.DeleteObjectVersionRequest\x1a/.coffer.metadata.v1.DeleteObjectVersionResponse\x12|\n" +
 	"\x15UpdateObjectRetention\x120.coffer.metadata.v1.UpdateObjectRetentionRequest\x1a1.coffer.metadata.v1.UpdateObjectRetentionResponse\x12|\n" +
-	"\x15UpdateObjectLegalHold\x120.coffer.metadata.v1.UpdateObjectLegalHoldRequest\x1a1.coffer.metadata.v1.UpdateObjectLegalHoldResponse\x12^\n" +
+	"\x15UpdateObjectLegalHold\x120.coffer.metadata.v1.UpdateObjectLegalHoldRequest\x1a1.coffer.metadata.v1.UpdateObjectLegalHoldResponse\x12m\n" +
+	"\x10UpdateObjectTags\x12+.coffer.metadata.v1.UpdateObjectTagsRequest\x1a,.coffer.metadata.v1.UpdateObjectTagsResponse\x12^\n" +
 	"\vStartUpload\x12&.coffer.metadata.v1.StartUploadRequest\x1a'.coffer.metadata.v1.StartUploadResponse\x12X\n" +
 	"\tGetUpload\x12$.coffer.metadata.v1.GetUploadRequest\x1a%.coffer.metadata.v1.GetUploadResponse\x12^\n" +
 	"\vListUploads\x12&.coffer.metadata.v1.ListUploadsRequest\x1a'.coffer.metadata.v1.ListUploadsResponse\x12[\n" +
@@ -6143,7 +6345,7 @@ func file_coffer_metadata_v1_metadata_proto_rawDescGZIP() []byte {
 }
 
 var file_coffer_metadata_v1_metadata_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_coffer_metadata_v1_metadata_proto_msgTypes = make([]protoimpl.MessageInfo, 81)
+var file_coffer_metadata_v1_metadata_proto_msgTypes = make([]protoimpl.MessageInfo, 84)
 var file_coffer_metadata_v1_metadata_proto_goTypes = []any{
 	(BucketType)(0),                       // 0: coffer.metadata.v1.BucketType
 	(EncryptionMode)(0),                   // 1: coffer.metadata.v1.EncryptionMode
@@ -6165,82 +6367,85 @@ var file_coffer_metadata_v1_metadata_proto_goTypes = []any{
 	(*BlobPlacement)(nil),                 // 17: coffer.metadata.v1.BlobPlacement
 	(*Segment)(nil),                       // 18: coffer.metadata.v1.Segment
 	(*ObjectVersion)(nil),                 // 19: coffer.metadata.v1.ObjectVersion
-	(*Part)(nil),                          // 20: coffer.metadata.v1.Part
-	(*ApplicationKey)(nil),                // 21: coffer.metadata.v1.ApplicationKey
-	(*Precondition)(nil),                  // 22: coffer.metadata.v1.Precondition
-	(*InitAccountRequest)(nil),            // 23: coffer.metadata.v1.InitAccountRequest
-	(*InitAccountResponse)(nil),           // 24: coffer.metadata.v1.InitAccountResponse
-	(*GetAccountRequest)(nil),             // 25: coffer.metadata.v1.GetAccountRequest
-	(*GetAccountResponse)(nil),            // 26: coffer.metadata.v1.GetAccountResponse
-	(*CreateBucketRequest)(nil),           // 27: coffer.metadata.v1.CreateBucketRequest
-	(*CreateBucketResponse)(nil),          // 28: coffer.metadata.v1.CreateBucketResponse
-	(*GetBucketRequest)(nil),              // 29: coffer.metadata.v1.GetBucketRequest
-	(*GetBucketResponse)(nil),             // 30: coffer.metadata.v1.GetBucketResponse
-	(*ListBucketsRequest)(nil),            // 31: coffer.metadata.v1.ListBucketsRequest
-	(*ListBucketsResponse)(nil),           // 32: coffer.metadata.v1.ListBucketsResponse
-	(*UpdateBucketRequest)(nil),           // 33: coffer.metadata.v1.UpdateBucketRequest
-	(*UpdateBucketResponse)(nil),          // 34: coffer.metadata.v1.UpdateBucketResponse
-	(*DeleteBucketRequest)(nil),           // 35: coffer.metadata.v1.DeleteBucketRequest
-	(*DeleteBucketResponse)(nil),          // 36: coffer.metadata.v1.DeleteBucketResponse
-	(*CommitObjectRequest)(nil),           // 37: coffer.metadata.v1.CommitObjectRequest
-	(*CommitObjectResponse)(nil),          // 38: coffer.metadata.v1.CommitObjectResponse
-	(*GetObjectRequest)(nil),              // 39: coffer.metadata.v1.GetObjectRequest
-	(*GetObjectResponse)(nil),             // 40: coffer.metadata.v1.GetObjectResponse
-	(*ListObjectsRequest)(nil),            // 41: coffer.metadata.v1.ListObjectsRequest
-	(*ListObjectsResponse)(nil),           // 42: coffer.metadata.v1.ListObjectsResponse
-	(*ListObjectVersionsRequest)(nil),     // 43: coffer.metadata.v1.ListObjectVersionsRequest
-	(*ListObjectVersionsResponse)(nil),    // 44: coffer.metadata.v1.ListObjectVersionsResponse
-	(*HideObjectRequest)(nil),             // 45: coffer.metadata.v1.HideObjectRequest
-	(*HideObjectResponse)(nil),            // 46: coffer.metadata.v1.HideObjectResponse
-	(*DeleteObjectVersionRequest)(nil),    // 47: coffer.metadata.v1.DeleteObjectVersionRequest
-	(*DeleteObjectVersionResponse)(nil),   // 48: coffer.metadata.v1.DeleteObjectVersionResponse
-	(*UpdateObjectRetentionRequest)(nil),  // 49: coffer.metadata.v1.UpdateObjectRetentionRequest
-	(*UpdateObjectRetentionResponse)(nil), // 50: coffer.metadata.v1.UpdateObjectRetentionResponse
-	(*UpdateObjectLegalHoldRequest)(nil),  // 51: coffer.metadata.v1.UpdateObjectLegalHoldRequest
-	(*UpdateObjectLegalHoldResponse)(nil), // 52: coffer.metadata.v1.UpdateObjectLegalHoldResponse
-	(*StartUploadRequest)(nil),            // 53: coffer.metadata.v1.StartUploadRequest
-	(*StartUploadResponse)(nil),           // 54: coffer.metadata.v1.StartUploadResponse
-	(*GetUploadRequest)(nil),              // 55: coffer.metadata.v1.GetUploadRequest
-	(*GetUploadResponse)(nil),             // 56: coffer.metadata.v1.GetUploadResponse
-	(*ListUploadsRequest)(nil),            // 57: coffer.metadata.v1.ListUploadsRequest
-	(*ListUploadsResponse)(nil),           // 58: coffer.metadata.v1.ListUploadsResponse
-	(*CommitPartRequest)(nil),             // 59: coffer.metadata.v1.CommitPartRequest
-	(*CommitPartResponse)(nil),            // 60: coffer.metadata.v1.CommitPartResponse
-	(*ListPartsRequest)(nil),              // 61: coffer.metadata.v1.ListPartsRequest
-	(*ListPartsResponse)(nil),             // 62: coffer.metadata.v1.ListPartsResponse
-	(*PartRef)(nil),                       // 63: coffer.metadata.v1.PartRef
-	(*CompleteUploadRequest)(nil),         // 64: coffer.metadata.v1.CompleteUploadRequest
-	(*CompleteUploadResponse)(nil),        // 65: coffer.metadata.v1.CompleteUploadResponse
-	(*AbortUploadRequest)(nil),            // 66: coffer.metadata.v1.AbortUploadRequest
-	(*AbortUploadResponse)(nil),           // 67: coffer.metadata.v1.AbortUploadResponse
-	(*CreateKeyRequest)(nil),              // 68: coffer.metadata.v1.CreateKeyRequest
-	(*CreateKeyResponse)(nil),             // 69: coffer.metadata.v1.CreateKeyResponse
-	(*GetKeyRequest)(nil),                 // 70: coffer.metadata.v1.GetKeyRequest
-	(*GetKeyResponse)(nil),                // 71: coffer.metadata.v1.GetKeyResponse
-	(*ListKeysRequest)(nil),               // 72: coffer.metadata.v1.ListKeysRequest
-	(*ListKeysResponse)(nil),              // 73: coffer.metadata.v1.ListKeysResponse
-	(*DeleteKeyRequest)(nil),              // 74: coffer.metadata.v1.DeleteKeyRequest
-	(*DeleteKeyResponse)(nil),             // 75: coffer.metadata.v1.DeleteKeyResponse
-	(*CheckBlobReferencesRequest)(nil),    // 76: coffer.metadata.v1.CheckBlobReferencesRequest
-	(*CheckBlobReferencesResponse)(nil),   // 77: coffer.metadata.v1.CheckBlobReferencesResponse
-	(*UpdatePlacementRequest)(nil),        // 78: coffer.metadata.v1.UpdatePlacementRequest
-	(*UpdatePlacementResponse)(nil),       // 79: coffer.metadata.v1.UpdatePlacementResponse
-	(*GetBlobPlacementRequest)(nil),       // 80: coffer.metadata.v1.GetBlobPlacementRequest
-	(*GetBlobPlacementResponse)(nil),      // 81: coffer.metadata.v1.GetBlobPlacementResponse
-	(*ListPlacementsRequest)(nil),         // 82: coffer.metadata.v1.ListPlacementsRequest
-	(*ListPlacementsResponse)(nil),        // 83: coffer.metadata.v1.ListPlacementsResponse
-	(*Change)(nil),                        // 84: coffer.metadata.v1.Change
-	(*WatchRequest)(nil),                  // 85: coffer.metadata.v1.WatchRequest
-	(*WatchResponse)(nil),                 // 86: coffer.metadata.v1.WatchResponse
-	nil,                                   // 87: coffer.metadata.v1.Bucket.InfoEntry
-	nil,                                   // 88: coffer.metadata.v1.ObjectVersion.InfoEntry
-	nil,                                   // 89: coffer.metadata.v1.UpdateBucketRequest.InfoEntry
-	(*v1.CorsRule)(nil),                   // 90: coffer.cors.v1.CorsRule
+	(*Tag)(nil),                           // 20: coffer.metadata.v1.Tag
+	(*Part)(nil),                          // 21: coffer.metadata.v1.Part
+	(*ApplicationKey)(nil),                // 22: coffer.metadata.v1.ApplicationKey
+	(*Precondition)(nil),                  // 23: coffer.metadata.v1.Precondition
+	(*InitAccountRequest)(nil),            // 24: coffer.metadata.v1.InitAccountRequest
+	(*InitAccountResponse)(nil),           // 25: coffer.metadata.v1.InitAccountResponse
+	(*GetAccountRequest)(nil),             // 26: coffer.metadata.v1.GetAccountRequest
+	(*GetAccountResponse)(nil),            // 27: coffer.metadata.v1.GetAccountResponse
+	(*CreateBucketRequest)(nil),           // 28: coffer.metadata.v1.CreateBucketRequest
+	(*CreateBucketResponse)(nil),          // 29: coffer.metadata.v1.CreateBucketResponse
+	(*GetBucketRequest)(nil),              // 30: coffer.metadata.v1.GetBucketRequest
+	(*GetBucketResponse)(nil),             // 31: coffer.metadata.v1.GetBucketResponse
+	(*ListBucketsRequest)(nil),            // 32: coffer.metadata.v1.ListBucketsRequest
+	(*ListBucketsResponse)(nil),           // 33: coffer.metadata.v1.ListBucketsResponse
+	(*UpdateBucketRequest)(nil),           // 34: coffer.metadata.v1.UpdateBucketRequest
+	(*UpdateBucketResponse)(nil),          // 35: coffer.metadata.v1.UpdateBucketResponse
+	(*DeleteBucketRequest)(nil),           // 36: coffer.metadata.v1.DeleteBucketRequest
+	(*DeleteBucketResponse)(nil),          // 37: coffer.metadata.v1.DeleteBucketResponse
+	(*CommitObjectRequest)(nil),           // 38: coffer.metadata.v1.CommitObjectRequest
+	(*CommitObjectResponse)(nil),          // 39: coffer.metadata.v1.CommitObjectResponse
+	(*GetObjectRequest)(nil),              // 40: coffer.metadata.v1.GetObjectRequest
+	(*GetObjectResponse)(nil),             // 41: coffer.metadata.v1.GetObjectResponse
+	(*ListObjectsRequest)(nil),            // 42: coffer.metadata.v1.ListObjectsRequest
+	(*ListObjectsResponse)(nil),           // 43: coffer.metadata.v1.ListObjectsResponse
+	(*ListObjectVersionsRequest)(nil),     // 44: coffer.metadata.v1.ListObjectVersionsRequest
+	(*ListObjectVersionsResponse)(nil),    // 45: coffer.metadata.v1.ListObjectVersionsResponse
+	(*HideObjectRequest)(nil),             // 46: coffer.metadata.v1.HideObjectRequest
+	(*HideObjectResponse)(nil),            // 47: coffer.metadata.v1.HideObjectResponse
+	(*DeleteObjectVersionRequest)(nil),    // 48: coffer.metadata.v1.DeleteObjectVersionRequest
+	(*DeleteObjectVersionResponse)(nil),   // 49: coffer.metadata.v1.DeleteObjectVersionResponse
+	(*UpdateObjectRetentionRequest)(nil),  // 50: coffer.metadata.v1.UpdateObjectRetentionRequest
+	(*UpdateObjectRetentionResponse)(nil), // 51: coffer.metadata.v1.UpdateObjectRetentionResponse
+	(*UpdateObjectLegalHoldRequest)(nil),  // 52: coffer.metadata.v1.UpdateObjectLegalHoldRequest
+	(*UpdateObjectLegalHoldResponse)(nil), // 53: coffer.metadata.v1.UpdateObjectLegalHoldResponse
+	(*UpdateObjectTagsRequest)(nil),       // 54: coffer.metadata.v1.UpdateObjectTagsRequest
+	(*UpdateObjectTagsResponse)(nil),      // 55: coffer.metadata.v1.UpdateObjectTagsResponse
+	(*StartUploadRequest)(nil),            // 56: coffer.metadata.v1.StartUploadRequest
+	(*StartUploadResponse)(nil),           // 57: coffer.metadata.v1.StartUploadResponse
+	(*GetUploadRequest)(nil),              // 58: coffer.metadata.v1.GetUploadRequest
+	(*GetUploadResponse)(nil),             // 59: coffer.metadata.v1.GetUploadResponse
+	(*ListUploadsRequest)(nil),            // 60: coffer.metadata.v1.ListUploadsRequest
+	(*ListUploadsResponse)(nil),           // 61: coffer.metadata.v1.ListUploadsResponse
+	(*CommitPartRequest)(nil),             // 62: coffer.metadata.v1.CommitPartRequest
+	(*CommitPartResponse)(nil),            // 63: coffer.metadata.v1.CommitPartResponse
+	(*ListPartsRequest)(nil),              // 64: coffer.metadata.v1.ListPartsRequest
+	(*ListPartsResponse)(nil),             // 65: coffer.metadata.v1.ListPartsResponse
+	(*PartRef)(nil),                       // 66: coffer.metadata.v1.PartRef
+	(*CompleteUploadRequest)(nil),         // 67: coffer.metadata.v1.CompleteUploadRequest
+	(*CompleteUploadResponse)(nil),        // 68: coffer.metadata.v1.CompleteUploadResponse
+	(*AbortUploadRequest)(nil),            // 69: coffer.metadata.v1.AbortUploadRequest
+	(*AbortUploadResponse)(nil),           // 70: coffer.metadata.v1.AbortUploadResponse
+	(*CreateKeyRequest)(nil),              // 71: coffer.metadata.v1.CreateKeyRequest
+	(*CreateKeyResponse)(nil),             // 72: coffer.metadata.v1.CreateKeyResponse
+	(*GetKeyRequest)(nil),                 // 73: coffer.metadata.v1.GetKeyRequest
+	(*GetKeyResponse)(nil),                // 74: coffer.metadata.v1.GetKeyResponse
+	(*ListKeysRequest)(nil),               // 75: coffer.metadata.v1.ListKeysRequest
+	(*ListKeysResponse)(nil),              // 76: coffer.metadata.v1.ListKeysResponse
+	(*DeleteKeyRequest)(nil),              // 77: coffer.metadata.v1.DeleteKeyRequest
+	(*DeleteKeyResponse)(nil),             // 78: coffer.metadata.v1.DeleteKeyResponse
+	(*CheckBlobReferencesRequest)(nil),    // 79: coffer.metadata.v1.CheckBlobReferencesRequest
+	(*CheckBlobReferencesResponse)(nil),   // 80: coffer.metadata.v1.CheckBlobReferencesResponse
+	(*UpdatePlacementRequest)(nil),        // 81: coffer.metadata.v1.UpdatePlacementRequest
+	(*UpdatePlacementResponse)(nil),       // 82: coffer.metadata.v1.UpdatePlacementResponse
+	(*GetBlobPlacementRequest)(nil),       // 83: coffer.metadata.v1.GetBlobPlacementRequest
+	(*GetBlobPlacementResponse)(nil),      // 84: coffer.metadata.v1.GetBlobPlacementResponse
+	(*ListPlacementsRequest)(nil),         // 85: coffer.metadata.v1.ListPlacementsRequest
+	(*ListPlacementsResponse)(nil),        // 86: coffer.metadata.v1.ListPlacementsResponse
+	(*Change)(nil),                        // 87: coffer.metadata.v1.Change
+	(*WatchRequest)(nil),                  // 88: coffer.metadata.v1.WatchRequest
+	(*WatchResponse)(nil),                 // 89: coffer.metadata.v1.WatchResponse
+	nil,                                   // 90: coffer.metadata.v1.Bucket.InfoEntry
+	nil,                                   // 91: coffer.metadata.v1.ObjectVersion.InfoEntry
+	nil,                                   // 92: coffer.metadata.v1.UpdateBucketRequest.InfoEntry
+	(*v1.CorsRule)(nil),                   // 93: coffer.cors.v1.CorsRule
 }
 var file_coffer_metadata_v1_metadata_proto_depIdxs = []int32{
 	0,   // 0: coffer.metadata.v1.Bucket.type:type_name -> coffer.metadata.v1.BucketType
-	87,  // 1: coffer.metadata.v1.Bucket.info:type_name -> coffer.metadata.v1.Bucket.InfoEntry
-	90,  // 2: coffer.metadata.v1.Bucket.cors_rules:type_name -> coffer.cors.v1.CorsRule
+	90,  // 1: coffer.metadata.v1.Bucket.info:type_name -> coffer.metadata.v1.Bucket.InfoEntry
+	93,  // 2: coffer.metadata.v1.Bucket.cors_rules:type_name -> coffer.cors.v1.CorsRule
 	11,  // 3: coffer.metadata.v1.Bucket.lifecycle_rules:type_name -> coffer.metadata.v1.LifecycleRule
 	12,  // 4: coffer.metadata.v1.Bucket.default_encryption:type_name -> coffer.metadata.v1.ServerSideEncryption
 	13,  // 5: coffer.metadata.v1.Bucket.file_lock:type_name -> coffer.metadata.v1.FileLockConfiguration
@@ -6254,7 +6459,7 @@ var file_coffer_metadata_v1_metadata_proto_depIdxs = []int32{
 	17,  // 13: coffer.metadata.v1.Segment.placement:type_name -> coffer.metadata.v1.BlobPlacement
 	15,  // 14: coffer.metadata.v1.Segment.checksums:type_name -> coffer.metadata.v1.Checksum
 	5,   // 15: coffer.metadata.v1.ObjectVersion.action:type_name -> coffer.metadata.v1.VersionAction
-	88,  // 16: coffer.metadata.v1.ObjectVersion.info:type_name -> coffer.metadata.v1.ObjectVersion.InfoEntry
+	91,  // 16: coffer.metadata.v1.ObjectVersion.info:type_name -> coffer.metadata.v1.ObjectVersion.InfoEntry
 	15,  // 17: coffer.metadata.v1.ObjectVersion.checksums:type_name -> coffer.metadata.v1.Checksum
 	12,  // 18: coffer.metadata.v1.ObjectVersion.encryption:type_name -> coffer.metadata.v1.ServerSideEncryption
 	14,  // 19: coffer.metadata.v1.ObjectVersion.retention:type_name -> coffer.metadata.v1.Retention
@@ -6262,129 +6467,134 @@ var file_coffer_metadata_v1_metadata_proto_depIdxs = []int32{
 	18,  // 21: coffer.metadata.v1.ObjectVersion.segments:type_name -> coffer.metadata.v1.Segment
 	6,   // 22: coffer.metadata.v1.ObjectVersion.checksum_algorithm:type_name -> coffer.metadata.v1.ChecksumAlgorithm
 	7,   // 23: coffer.metadata.v1.ObjectVersion.checksum_type:type_name -> coffer.metadata.v1.ChecksumType
-	18,  // 24: coffer.metadata.v1.Part.segment:type_name -> coffer.metadata.v1.Segment
-	9,   // 25: coffer.metadata.v1.InitAccountResponse.account:type_name -> coffer.metadata.v1.Account
-	9,   // 26: coffer.metadata.v1.GetAccountResponse.account:type_name -> coffer.metadata.v1.Account
-	10,  // 27: coffer.metadata.v1.CreateBucketRequest.bucket:type_name -> coffer.metadata.v1.Bucket
-	10,  // 28: coffer.metadata.v1.CreateBucketResponse.bucket:type_name -> coffer.metadata.v1.Bucket
-	10,  // 29: coffer.metadata.v1.GetBucketResponse.bucket:type_name -> coffer.metadata.v1.Bucket
-	10,  // 30: coffer.metadata.v1.ListBucketsResponse.buckets:type_name -> coffer.metadata.v1.Bucket
-	0,   // 31: coffer.metadata.v1.UpdateBucketRequest.type:type_name -> coffer.metadata.v1.BucketType
-	89,  // 32: coffer.metadata.v1.UpdateBucketRequest.info:type_name -> coffer.metadata.v1.UpdateBucketRequest.InfoEntry
-	90,  // 33: coffer.metadata.v1.UpdateBucketRequest.cors_rules:type_name -> coffer.cors.v1.CorsRule
-	11,  // 34: coffer.metadata.v1.UpdateBucketRequest.lifecycle_rules:type_name -> coffer.metadata.v1.LifecycleRule
-	12,  // 35: coffer.metadata.v1.UpdateBucketRequest.default_encryption:type_name -> coffer.metadata.v1.ServerSideEncryption
-	13,  // 36: coffer.metadata.v1.UpdateBucketRequest.file_lock:type_name -> coffer.metadata.v1.FileLockConfiguration
-	10,  // 37: coffer.metadata.v1.UpdateBucketResponse.bucket:type_name -> coffer.metadata.v1.Bucket
-	10,  // 38: coffer.metadata.v1.DeleteBucketResponse.bucket:type_name -> coffer.metadata.v1.Bucket
-	19,  // 39: coffer.metadata.v1.CommitObjectRequest.version:type_name -> coffer.metadata.v1.ObjectVersion
-	22,  // 40: coffer.metadata.v1.CommitObjectRequest.precondition:type_name -> coffer.metadata.v1.Precondition
-	19,  // 41: coffer.metadata.v1.CommitObjectResponse.version:type_name -> coffer.metadata.v1.ObjectVersion
-	19,  // 42: coffer.metadata.v1.GetObjectResponse.version:type_name -> coffer.metadata.v1.ObjectVersion
-	19,  // 43: coffer.metadata.v1.ListObjectsResponse.objects:type_name -> coffer.metadata.v1.ObjectVersion
-	19,  // 44: coffer.metadata.v1.ListObjectVersionsResponse.versions:type_name -> coffer.metadata.v1.ObjectVersion
-	19,  // 45: coffer.metadata.v1.HideObjectResponse.marker:type_name -> coffer.metadata.v1.ObjectVersion
-	19,  // 46: coffer.metadata.v1.DeleteObjectVersionResponse.version:type_name -> coffer.metadata.v1.ObjectVersion
-	14,  // 47: coffer.metadata.v1.UpdateObjectRetentionRequest.retention:type_name -> coffer.metadata.v1.Retention
-	19,  // 48: coffer.metadata.v1.UpdateObjectRetentionResponse.version:type_name -> coffer.metadata.v1.ObjectVersion
-	4,   // 49: coffer.metadata.v1.UpdateObjectLegalHoldRequest.legal_hold:type_name -> coffer.metadata.v1.LegalHold
-	19,  // 50: coffer.metadata.v1.UpdateObjectLegalHoldResponse.version:type_name -> coffer.metadata.v1.ObjectVersion
-	19,  // 51: coffer.metadata.v1.StartUploadRequest.version:type_name -> coffer.metadata.v1.ObjectVersion
-	19,  // 52: coffer.metadata.v1.StartUploadResponse.upload:type_name -> coffer.metadata.v1.ObjectVersion
-	19,  // 53: coffer.metadata.v1.GetUploadResponse.upload:type_name -> coffer.metadata.v1.ObjectVersion
-	19,  // 54: coffer.metadata.v1.ListUploadsResponse.uploads:type_name -> coffer.metadata.v1.ObjectVersion
-	20,  // 55: coffer.metadata.v1.CommitPartRequest.part:type_name -> coffer.metadata.v1.Part
-	20,  // 56: coffer.metadata.v1.CommitPartResponse.part:type_name -> coffer.metadata.v1.Part
-	20,  // 57: coffer.metadata.v1.CommitPartResponse.replaced:type_name -> coffer.metadata.v1.Part
-	20,  // 58: coffer.metadata.v1.ListPartsResponse.parts:type_name -> coffer.metadata.v1.Part
-	15,  // 59: coffer.metadata.v1.PartRef.checksums:type_name -> coffer.metadata.v1.Checksum
-	63,  // 60: coffer.metadata.v1.CompleteUploadRequest.parts:type_name -> coffer.metadata.v1.PartRef
-	22,  // 61: coffer.metadata.v1.CompleteUploadRequest.precondition:type_name -> coffer.metadata.v1.Precondition
-	15,  // 62: coffer.metadata.v1.CompleteUploadRequest.checksums:type_name -> coffer.metadata.v1.Checksum
-	19,  // 63: coffer.metadata.v1.CompleteUploadResponse.version:type_name -> coffer.metadata.v1.ObjectVersion
-	20,  // 64: coffer.metadata.v1.CompleteUploadResponse.discarded:type_name -> coffer.metadata.v1.Part
-	19,  // 65: coffer.metadata.v1.AbortUploadResponse.upload:type_name -> coffer.metadata.v1.ObjectVersion
-	20,  // 66: coffer.metadata.v1.AbortUploadResponse.parts:type_name -> coffer.metadata.v1.Part
-	21,  // 67: coffer.metadata.v1.CreateKeyRequest.key:type_name -> coffer.metadata.v1.ApplicationKey
-	21,  // 68: coffer.metadata.v1.CreateKeyResponse.key:type_name -> coffer.metadata.v1.ApplicationKey
-	21,  // 69: coffer.metadata.v1.GetKeyResponse.key:type_name -> coffer.metadata.v1.ApplicationKey
-	21,  // 70: coffer.metadata.v1.ListKeysResponse.keys:type_name -> coffer.metadata.v1.ApplicationKey
-	21,  // 71: coffer.metadata.v1.DeleteKeyResponse.key:type_name -> coffer.metadata.v1.ApplicationKey
-	16,  // 72: coffer.metadata.v1.UpdatePlacementRequest.shards:type_name -> coffer.metadata.v1.ShardLocation
-	16,  // 73: coffer.metadata.v1.UpdatePlacementRequest.expected_shards:type_name -> coffer.metadata.v1.ShardLocation
-	17,  // 74: coffer.metadata.v1.UpdatePlacementResponse.placement:type_name -> coffer.metadata.v1.BlobPlacement
-	17,  // 75: coffer.metadata.v1.GetBlobPlacementResponse.placement:type_name -> coffer.metadata.v1.BlobPlacement
-	17,  // 76: coffer.metadata.v1.ListPlacementsResponse.placements:type_name -> coffer.metadata.v1.BlobPlacement
-	8,   // 77: coffer.metadata.v1.Change.kind:type_name -> coffer.metadata.v1.ChangeKind
-	8,   // 78: coffer.metadata.v1.WatchRequest.kinds:type_name -> coffer.metadata.v1.ChangeKind
-	84,  // 79: coffer.metadata.v1.WatchResponse.changes:type_name -> coffer.metadata.v1.Change
-	23,  // 80: coffer.metadata.v1.MetadataService.InitAccount:input_type -> coffer.metadata.v1.InitAccountRequest
-	25,  // 81: coffer.metadata.v1.MetadataService.GetAccount:input_type -> coffer.metadata.v1.GetAccountRequest
-	27,  // 82: coffer.metadata.v1.MetadataService.CreateBucket:input_type -> coffer.metadata.v1.CreateBucketRequest
-	29,  // 83: coffer.metadata.v1.MetadataService.GetBucket:input_type -> coffer.metadata.v1.GetBucketRequest
-	31,  // 84: coffer.metadata.v1.MetadataService.ListBuckets:input_type -> coffer.metadata.v1.ListBucketsRequest
-	33,  // 85: coffer.metadata.v1.MetadataService.UpdateBucket:input_type -> coffer.metadata.v1.UpdateBucketRequest
-	35,  // 86: coffer.metadata.v1.MetadataService.DeleteBucket:input_type -> coffer.metadata.v1.DeleteBucketRequest
-	37,  // 87: coffer.metadata.v1.MetadataService.CommitObject:input_type -> coffer.metadata.v1.CommitObjectRequest
-	39,  // 88: coffer.metadata.v1.MetadataService.GetObject:input_type -> coffer.metadata.v1.GetObjectRequest
-	41,  // 89: coffer.metadata.v1.MetadataService.ListObjects:input_type -> coffer.metadata.v1.ListObjectsRequest
-	43,  // 90: coffer.metadata.v1.MetadataService.ListObjectVersions:input_type -> coffer.metadata.v1.ListObjectVersionsRequest
-	45,  // 91: coffer.metadata.v1.MetadataService.HideObject:input_type -> coffer.metadata.v1.HideObjectRequest
-	47,  // 92: coffer.metadata.v1.MetadataService.DeleteObjectVersion:input_type -> coffer.metadata.v1.DeleteObjectVersionRequest
-	49,  // 93: coffer.metadata.v1.MetadataService.UpdateObjectRetention:input_type -> coffer.metadata.v1.UpdateObjectRetentionRequest
-	51,  // 94: coffer.metadata.v1.MetadataService.UpdateObjectLegalHold:input_type -> coffer.metadata.v1.UpdateObjectLegalHoldRequest
-	53,  // 95: coffer.metadata.v1.MetadataService.StartUpload:input_type -> coffer.metadata.v1.StartUploadRequest
-	55,  // 96: coffer.metadata.v1.MetadataService.GetUpload:input_type -> coffer.metadata.v1.GetUploadRequest
-	57,  // 97: coffer.metadata.v1.MetadataService.ListUploads:input_type -> coffer.metadata.v1.ListUploadsRequest
-	59,  // 98: coffer.metadata.v1.MetadataService.CommitPart:input_type -> coffer.metadata.v1.CommitPartRequest
-	61,  // 99: coffer.metadata.v1.MetadataService.ListParts:input_type -> coffer.metadata.v1.ListPartsRequest
-	64,  // 100: coffer.metadata.v1.MetadataService.CompleteUpload:input_type -> coffer.metadata.v1.CompleteUploadRequest
-	66,  // 101: coffer.metadata.v1.MetadataService.AbortUpload:input_type -> coffer.metadata.v1.AbortUploadRequest
-	68,  // 102: coffer.metadata.v1.MetadataService.CreateKey:input_type -> coffer.metadata.v1.CreateKeyRequest
-	70,  // 103: coffer.metadata.v1.MetadataService.GetKey:input_type -> coffer.metadata.v1.GetKeyRequest
-	72,  // 104: coffer.metadata.v1.MetadataService.ListKeys:input_type -> coffer.metadata.v1.ListKeysRequest
-	74,  // 105: coffer.metadata.v1.MetadataService.DeleteKey:input_type -> coffer.metadata.v1.DeleteKeyRequest
-	76,  // 106: coffer.metadata.v1.MetadataService.CheckBlobReferences:input_type -> coffer.metadata.v1.CheckBlobReferencesRequest
-	78,  // 107: coffer.metadata.v1.MetadataService.UpdatePlacement:input_type -> coffer.metadata.v1.UpdatePlacementRequest
-	80,  // 108: coffer.metadata.v1.MetadataService.GetBlobPlacement:input_type -> coffer.metadata.v1.GetBlobPlacementRequest
-	82,  // 109: coffer.metadata.v1.MetadataService.ListPlacements:input_type -> coffer.metadata.v1.ListPlacementsRequest
-	85,  // 110: coffer.metadata.v1.MetadataService.Watch:input_type -> coffer.metadata.v1.WatchRequest
-	24,  // 111: coffer.metadata.v1.MetadataService.InitAccount:output_type -> coffer.metadata.v1.InitAccountResponse
-	26,  // 112: coffer.metadata.v1.MetadataService.GetAccount:output_type -> coffer.metadata.v1.GetAccountResponse
-	28,  // 113: coffer.metadata.v1.MetadataService.CreateBucket:output_type -> coffer.metadata.v1.CreateBucketResponse
-	30,  // 114: coffer.metadata.v1.MetadataService.GetBucket:output_type -> coffer.metadata.v1.GetBucketResponse
-	32,  // 115: coffer.metadata.v1.MetadataService.ListBuckets:output_type -> coffer.metadata.v1.ListBucketsResponse
-	34,  // 116: coffer.metadata.v1.MetadataService.UpdateBucket:output_type -> coffer.metadata.v1.UpdateBucketResponse
-	36,  // 117: coffer.metadata.v1.MetadataService.DeleteBucket:output_type -> coffer.metadata.v1.DeleteBucketResponse
-	38,  // 118: coffer.metadata.v1.MetadataService.CommitObject:output_type -> coffer.metadata.v1.CommitObjectResponse
-	40,  // 119: coffer.metadata.v1.MetadataService.GetObject:output_type -> coffer.metadata.v1.GetObjectResponse
-	42,  // 120: coffer.metadata.v1.MetadataService.ListObjects:output_type -> coffer.metadata.v1.ListObjectsResponse
-	44,  // 121: coffer.metadata.v1.MetadataService.ListObjectVersions:output_type -> coffer.metadata.v1.ListObjectVersionsResponse
-	46,  // 122: coffer.metadata.v1.MetadataService.HideObject:output_type -> coffer.metadata.v1.HideObjectResponse
-	48,  // 123: coffer.metadata.v1.MetadataService.DeleteObjectVersion:output_type -> coffer.metadata.v1.DeleteObjectVersionResponse
-	50,  // 124: coffer.metadata.v1.MetadataService.UpdateObjectRetention:output_type -> coffer.metadata.v1.UpdateObjectRetentionResponse
-	52,  // 125: coffer.metadata.v1.MetadataService.UpdateObjectLegalHold:output_type -> coffer.metadata.v1.UpdateObjectLegalHoldResponse
-	54,  // 126: coffer.metadata.v1.MetadataService.StartUpload:output_type -> coffer.metadata.v1.StartUploadResponse
-	56,  // 127: coffer.metadata.v1.MetadataService.GetUpload:output_type -> coffer.metadata.v1.GetUploadResponse
-	58,  // 128: coffer.metadata.v1.MetadataService.ListUploads:output_type -> coffer.metadata.v1.ListUploadsResponse
-	60,  // 129: coffer.metadata.v1.MetadataService.CommitPart:output_type -> coffer.metadata.v1.CommitPartResponse
-	62,  // 130: coffer.metadata.v1.MetadataService.ListParts:output_type -> coffer.metadata.v1.ListPartsResponse
-	65,  // 131: coffer.metadata.v1.MetadataService.CompleteUpload:output_type -> coffer.metadata.v1.CompleteUploadResponse
-	67,  // 132: coffer.metadata.v1.MetadataService.AbortUpload:output_type -> coffer.metadata.v1.AbortUploadResponse
-	69,  // 133: coffer.metadata.v1.MetadataService.CreateKey:output_type -> coffer.metadata.v1.CreateKeyResponse
-	71,  // 134: coffer.metadata.v1.MetadataService.GetKey:output_type -> coffer.metadata.v1.GetKeyResponse
-	73,  // 135: coffer.metadata.v1.MetadataService.ListKeys:output_type -> coffer.metadata.v1.ListKeysResponse
-	75,  // 136: coffer.metadata.v1.MetadataService.DeleteKey:output_type -> coffer.metadata.v1.DeleteKeyResponse
-	77,  // 137: coffer.metadata.v1.MetadataService.CheckBlobReferences:output_type -> coffer.metadata.v1.CheckBlobReferencesResponse
-	79,  // 138: coffer.metadata.v1.MetadataService.UpdatePlacement:output_type -> coffer.metadata.v1.UpdatePlacementResponse
-	81,  // 139: coffer.metadata.v1.MetadataService.GetBlobPlacement:output_type -> coffer.metadata.v1.GetBlobPlacementResponse
-	83,  // 140: coffer.metadata.v1.MetadataService.ListPlacements:output_type -> coffer.metadata.v1.ListPlacementsResponse
-	86,  // 141: coffer.metadata.v1.MetadataService.Watch:output_type -> coffer.metadata.v1.WatchResponse
-	111, // [111:142] is the sub-list for method output_type
-	80,  // [80:111] is the sub-list for method input_type
-	80,  // [80:80] is the sub-list for extension type_name
-	80,  // [80:80] is the sub-list for extension extendee
-	0,   // [0:80] is the sub-list for field type_name
+	20,  // 24: coffer.metadata.v1.ObjectVersion.tags:type_name -> coffer.metadata.v1.Tag
+	18,  // 25: coffer.metadata.v1.Part.segment:type_name -> coffer.metadata.v1.Segment
+	9,   // 26: coffer.metadata.v1.InitAccountResponse.account:type_name -> coffer.metadata.v1.Account
+	9,   // 27: coffer.metadata.v1.GetAccountResponse.account:type_name -> coffer.metadata.v1.Account
+	10,  // 28: coffer.metadata.v1.CreateBucketRequest.bucket:type_name -> coffer.metadata.v1.Bucket
+	10,  // 29: coffer.metadata.v1.CreateBucketResponse.bucket:type_name -> coffer.metadata.v1.Bucket
+	10,  // 30: coffer.metadata.v1.GetBucketResponse.bucket:type_name -> coffer.metadata.v1.Bucket
+	10,  // 31: coffer.metadata.v1.ListBucketsResponse.buckets:type_name -> coffer.metadata.v1.Bucket
+	0,   // 32: coffer.metadata.v1.UpdateBucketRequest.type:type_name -> coffer.metadata.v1.BucketType
+	92,  // 33: coffer.metadata.v1.UpdateBucketRequest.info:type_name -> coffer.metadata.v1.UpdateBucketRequest.InfoEntry
+	93,  // 34: coffer.metadata.v1.UpdateBucketRequest.cors_rules:type_name -> coffer.cors.v1.CorsRule
+	11,  // 35: coffer.metadata.v1.UpdateBucketRequest.lifecycle_rules:type_name -> coffer.metadata.v1.LifecycleRule
+	12,  // 36: coffer.metadata.v1.UpdateBucketRequest.default_encryption:type_name -> coffer.metadata.v1.ServerSideEncryption
+	13,  // 37: coffer.metadata.v1.UpdateBucketRequest.file_lock:type_name -> coffer.metadata.v1.FileLockConfiguration
+	10,  // 38: coffer.metadata.v1.UpdateBucketResponse.bucket:type_name -> coffer.metadata.v1.Bucket
+	10,  // 39: coffer.metadata.v1.DeleteBucketResponse.bucket:type_name -> coffer.metadata.v1.Bucket
+	19,  // 40: coffer.metadata.v1.CommitObjectRequest.version:type_name -> coffer.metadata.v1.ObjectVersion
+	23,  // 41: coffer.metadata.v1.CommitObjectRequest.precondition:type_name -> coffer.metadata.v1.Precondition
+	19,  // 42: coffer.metadata.v1.CommitObjectResponse.version:type_name -> coffer.metadata.v1.ObjectVersion
+	19,  // 43: coffer.metadata.v1.GetObjectResponse.version:type_name -> coffer.metadata.v1.ObjectVersion
+	19,  // 44: coffer.metadata.v1.ListObjectsResponse.objects:type_name -> coffer.metadata.v1.ObjectVersion
+	19,  // 45: coffer.metadata.v1.ListObjectVersionsResponse.versions:type_name -> coffer.metadata.v1.ObjectVersion
+	19,  // 46: coffer.metadata.v1.HideObjectResponse.marker:type_name -> coffer.metadata.v1.ObjectVersion
+	19,  // 47: coffer.metadata.v1.DeleteObjectVersionResponse.version:type_name -> coffer.metadata.v1.ObjectVersion
+	14,  // 48: coffer.metadata.v1.UpdateObjectRetentionRequest.retention:type_name -> coffer.metadata.v1.Retention
+	19,  // 49: coffer.metadata.v1.UpdateObjectRetentionResponse.version:type_name -> coffer.metadata.v1.ObjectVersion
+	4,   // 50: coffer.metadata.v1.UpdateObjectLegalHoldRequest.legal_hold:type_name -> coffer.metadata.v1.LegalHold
+	19,  // 51: coffer.metadata.v1.UpdateObjectLegalHoldResponse.version:type_name -> coffer.metadata.v1.ObjectVersion
+	20,  // 52: coffer.metadata.v1.UpdateObjectTagsRequest.tags:type_name -> coffer.metadata.v1.Tag
+	19,  // 53: coffer.metadata.v1.UpdateObjectTagsResponse.version:type_name -> coffer.metadata.v1.ObjectVersion
+	19,  // 54: coffer.metadata.v1.StartUploadRequest.version:type_name -> coffer.metadata.v1.ObjectVersion
+	19,  // 55: coffer.metadata.v1.StartUploadResponse.upload:type_name -> coffer.metadata.v1.ObjectVersion
+	19,  // 56: coffer.metadata.v1.GetUploadResponse.upload:type_name -> coffer.metadata.v1.ObjectVersion
+	19,  // 57: coffer.metadata.v1.ListUploadsResponse.uploads:type_name -> coffer.metadata.v1.ObjectVersion
+	21,  // 58: coffer.metadata.v1.CommitPartRequest.part:type_name -> coffer.metadata.v1.Part
+	21,  // 59: coffer.metadata.v1.CommitPartResponse.part:type_name -> coffer.metadata.v1.Part
+	21,  // 60: coffer.metadata.v1.CommitPartResponse.replaced:type_name -> coffer.metadata.v1.Part
+	21,  // 61: coffer.metadata.v1.ListPartsResponse.parts:type_name -> coffer.metadata.v1.Part
+	15,  // 62: coffer.metadata.v1.PartRef.checksums:type_name -> coffer.metadata.v1.Checksum
+	66,  // 63: coffer.metadata.v1.CompleteUploadRequest.parts:type_name -> coffer.metadata.v1.PartRef
+	23,  // 64: coffer.metadata.v1.CompleteUploadRequest.precondition:type_name -> coffer.metadata.v1.Precondition
+	15,  // 65: coffer.metadata.v1.CompleteUploadRequest.checksums:type_name -> coffer.metadata.v1.Checksum
+	19,  // 66: coffer.metadata.v1.CompleteUploadResponse.version:type_name -> coffer.metadata.v1.ObjectVersion
+	21,  // 67: coffer.metadata.v1.CompleteUploadResponse.discarded:type_name -> coffer.metadata.v1.Part
+	19,  // 68: coffer.metadata.v1.AbortUploadResponse.upload:type_name -> coffer.metadata.v1.ObjectVersion
+	21,  // 69: coffer.metadata.v1.AbortUploadResponse.parts:type_name -> coffer.metadata.v1.Part
+	22,  // 70: coffer.metadata.v1.CreateKeyRequest.key:type_name -> coffer.metadata.v1.ApplicationKey
+	22,  // 71: coffer.metadata.v1.CreateKeyResponse.key:type_name -> coffer.metadata.v1.ApplicationKey
+	22,  // 72: coffer.metadata.v1.GetKeyResponse.key:type_name -> coffer.metadata.v1.ApplicationKey
+	22,  // 73: coffer.metadata.v1.ListKeysResponse.keys:type_name -> coffer.metadata.v1.ApplicationKey
+	22,  // 74: coffer.metadata.v1.DeleteKeyResponse.key:type_name -> coffer.metadata.v1.ApplicationKey
+	16,  // 75: coffer.metadata.v1.UpdatePlacementRequest.shards:type_name -> coffer.metadata.v1.ShardLocation
+	16,  // 76: coffer.metadata.v1.UpdatePlacementRequest.expected_shards:type_name -> coffer.metadata.v1.ShardLocation
+	17,  // 77: coffer.metadata.v1.UpdatePlacementResponse.placement:type_name -> coffer.metadata.v1.BlobPlacement
+	17,  // 78: coffer.metadata.v1.GetBlobPlacementResponse.placement:type_name -> coffer.metadata.v1.BlobPlacement
+	17,  // 79: coffer.metadata.v1.ListPlacementsResponse.placements:type_name -> coffer.metadata.v1.BlobPlacement
+	8,   // 80: coffer.metadata.v1.Change.kind:type_name -> coffer.metadata.v1.ChangeKind
+	8,   // 81: coffer.metadata.v1.WatchRequest.kinds:type_name -> coffer.metadata.v1.ChangeKind
+	87,  // 82: coffer.metadata.v1.WatchResponse.changes:type_name -> coffer.metadata.v1.Change
+	24,  // 83: coffer.metadata.v1.MetadataService.InitAccount:input_type -> coffer.metadata.v1.InitAccountRequest
+	26,  // 84: coffer.metadata.v1.MetadataService.GetAccount:input_type -> coffer.metadata.v1.GetAccountRequest
+	28,  // 85: coffer.metadata.v1.MetadataService.CreateBucket:input_type -> coffer.metadata.v1.CreateBucketRequest
+	30,  // 86: coffer.metadata.v1.MetadataService.GetBucket:input_type -> coffer.metadata.v1.GetBucketRequest
+	32,  // 87: coffer.metadata.v1.MetadataService.ListBuckets:input_type -> coffer.metadata.v1.ListBucketsRequest
+	34,  // 88: coffer.metadata.v1.MetadataService.UpdateBucket:input_type -> coffer.metadata.v1.UpdateBucketRequest
+	36,  // 89: coffer.metadata.v1.MetadataService.DeleteBucket:input_type -> coffer.metadata.v1.DeleteBucketRequest
+	38,  // 90: coffer.metadata.v1.MetadataService.CommitObject:input_type -> coffer.metadata.v1.CommitObjectRequest
+	40,  // 91: coffer.metadata.v1.MetadataService.GetObject:input_type -> coffer.metadata.v1.GetObjectRequest
+	42,  // 92: coffer.metadata.v1.MetadataService.ListObjects:input_type -> coffer.metadata.v1.ListObjectsRequest
+	44,  // 93: coffer.metadata.v1.MetadataService.ListObjectVersions:input_type -> coffer.metadata.v1.ListObjectVersionsRequest
+	46,  // 94: coffer.metadata.v1.MetadataService.HideObject:input_type -> coffer.metadata.v1.HideObjectRequest
+	48,  // 95: coffer.metadata.v1.MetadataService.DeleteObjectVersion:input_type -> coffer.metadata.v1.DeleteObjectVersionRequest
+	50,  // 96: coffer.metadata.v1.MetadataService.UpdateObjectRetention:input_type -> coffer.metadata.v1.UpdateObjectRetentionRequest
+	52,  // 97: coffer.metadata.v1.MetadataService.UpdateObjectLegalHold:input_type -> coffer.metadata.v1.UpdateObjectLegalHoldRequest
+	54,  // 98: coffer.metadata.v1.MetadataService.UpdateObjectTags:input_type -> coffer.metadata.v1.UpdateObjectTagsRequest
+	56,  // 99: coffer.metadata.v1.MetadataService.StartUpload:input_type -> coffer.metadata.v1.StartUploadRequest
+	58,  // 100: coffer.metadata.v1.MetadataService.GetUpload:input_type -> coffer.metadata.v1.GetUploadRequest
+	60,  // 101: coffer.metadata.v1.MetadataService.ListUploads:input_type -> coffer.metadata.v1.ListUploadsRequest
+	62,  // 102: coffer.metadata.v1.MetadataService.CommitPart:input_type -> coffer.metadata.v1.CommitPartRequest
+	64,  // 103: coffer.metadata.v1.MetadataService.ListParts:input_type -> coffer.metadata.v1.ListPartsRequest
+	67,  // 104: coffer.metadata.v1.MetadataService.CompleteUpload:input_type -> coffer.metadata.v1.CompleteUploadRequest
+	69,  // 105: coffer.metadata.v1.MetadataService.AbortUpload:input_type -> coffer.metadata.v1.AbortUploadRequest
+	71,  // 106: coffer.metadata.v1.MetadataService.CreateKey:input_type -> coffer.metadata.v1.CreateKeyRequest
+	73,  // 107: coffer.metadata.v1.MetadataService.GetKey:input_type -> coffer.metadata.v1.GetKeyRequest
+	75,  // 108: coffer.metadata.v1.MetadataService.ListKeys:input_type -> coffer.metadata.v1.ListKeysRequest
+	77,  // 109: coffer.metadata.v1.MetadataService.DeleteKey:input_type -> coffer.metadata.v1.DeleteKeyRequest
+	79,  // 110: coffer.metadata.v1.MetadataService.CheckBlobReferences:input_type -> coffer.metadata.v1.CheckBlobReferencesRequest
+	81,  // 111: coffer.metadata.v1.MetadataService.UpdatePlacement:input_type -> coffer.metadata.v1.UpdatePlacementRequest
+	83,  // 112: coffer.metadata.v1.MetadataService.GetBlobPlacement:input_type -> coffer.metadata.v1.GetBlobPlacementRequest
+	85,  // 113: coffer.metadata.v1.MetadataService.ListPlacements:input_type -> coffer.metadata.v1.ListPlacementsRequest
+	88,  // 114: coffer.metadata.v1.MetadataService.Watch:input_type -> coffer.metadata.v1.WatchRequest
+	25,  // 115: coffer.metadata.v1.MetadataService.InitAccount:output_type -> coffer.metadata.v1.InitAccountResponse
+	27,  // 116: coffer.metadata.v1.MetadataService.GetAccount:output_type -> coffer.metadata.v1.GetAccountResponse
+	29,  // 117: coffer.metadata.v1.MetadataService.CreateBucket:output_type -> coffer.metadata.v1.CreateBucketResponse
+	31,  // 118: coffer.metadata.v1.MetadataService.GetBucket:output_type -> coffer.metadata.v1.GetBucketResponse
+	33,  // 119: coffer.metadata.v1.MetadataService.ListBuckets:output_type -> coffer.metadata.v1.ListBucketsResponse
+	35,  // 120: coffer.metadata.v1.MetadataService.UpdateBucket:output_type -> coffer.metadata.v1.UpdateBucketResponse
+	37,  // 121: coffer.metadata.v1.MetadataService.DeleteBucket:output_type -> coffer.metadata.v1.DeleteBucketResponse
+	39,  // 122: coffer.metadata.v1.MetadataService.CommitObject:output_type -> coffer.metadata.v1.CommitObjectResponse
+	41,  // 123: coffer.metadata.v1.MetadataService.GetObject:output_type -> coffer.metadata.v1.GetObjectResponse
+	43,  // 124: coffer.metadata.v1.MetadataService.ListObjects:output_type -> coffer.metadata.v1.ListObjectsResponse
+	45,  // 125: coffer.metadata.v1.MetadataService.ListObjectVersions:output_type -> coffer.metadata.v1.ListObjectVersionsResponse
+	47,  // 126: coffer.metadata.v1.MetadataService.HideObject:output_type -> coffer.metadata.v1.HideObjectResponse
+	49,  // 127: coffer.metadata.v1.MetadataService.DeleteObjectVersion:output_type -> coffer.metadata.v1.DeleteObjectVersionResponse
+	51,  // 128: coffer.metadata.v1.MetadataService.UpdateObjectRetention:output_type -> coffer.metadata.v1.UpdateObjectRetentionResponse
+	53,  // 129: coffer.metadata.v1.MetadataService.UpdateObjectLegalHold:output_type -> coffer.metadata.v1.UpdateObjectLegalHoldResponse
+	55,  // 130: coffer.metadata.v1.MetadataService.UpdateObjectTags:output_type -> coffer.metadata.v1.UpdateObjectTagsResponse
+	57,  // 131: coffer.metadata.v1.MetadataService.StartUpload:output_type -> coffer.metadata.v1.StartUploadResponse
+	59,  // 132: coffer.metadata.v1.MetadataService.GetUpload:output_type -> coffer.metadata.v1.GetUploadResponse
+	61,  // 133: coffer.metadata.v1.MetadataService.ListUploads:output_type -> coffer.metadata.v1.ListUploadsResponse
+	63,  // 134: coffer.metadata.v1.MetadataService.CommitPart:output_type -> coffer.metadata.v1.CommitPartResponse
+	65,  // 135: coffer.metadata.v1.MetadataService.ListParts:output_type -> coffer.metadata.v1.ListPartsResponse
+	68,  // 136: coffer.metadata.v1.MetadataService.CompleteUpload:output_type -> coffer.metadata.v1.CompleteUploadResponse
+	70,  // 137: coffer.metadata.v1.MetadataService.AbortUpload:output_type -> coffer.metadata.v1.AbortUploadResponse
+	72,  // 138: coffer.metadata.v1.MetadataService.CreateKey:output_type -> coffer.metadata.v1.CreateKeyResponse
+	74,  // 139: coffer.metadata.v1.MetadataService.GetKey:output_type -> coffer.metadata.v1.GetKeyResponse
+	76,  // 140: coffer.metadata.v1.MetadataService.ListKeys:output_type -> coffer.metadata.v1.ListKeysResponse
+	78,  // 141: coffer.metadata.v1.MetadataService.DeleteKey:output_type -> coffer.metadata.v1.DeleteKeyResponse
+	80,  // 142: coffer.metadata.v1.MetadataService.CheckBlobReferences:output_type -> coffer.metadata.v1.CheckBlobReferencesResponse
+	82,  // 143: coffer.metadata.v1.MetadataService.UpdatePlacement:output_type -> coffer.metadata.v1.UpdatePlacementResponse
+	84,  // 144: coffer.metadata.v1.MetadataService.GetBlobPlacement:output_type -> coffer.metadata.v1.GetBlobPlacementResponse
+	86,  // 145: coffer.metadata.v1.MetadataService.ListPlacements:output_type -> coffer.metadata.v1.ListPlacementsResponse
+	89,  // 146: coffer.metadata.v1.MetadataService.Watch:output_type -> coffer.metadata.v1.WatchResponse
+	115, // [115:147] is the sub-list for method output_type
+	83,  // [83:115] is the sub-list for method input_type
+	83,  // [83:83] is the sub-list for extension type_name
+	83,  // [83:83] is the sub-list for extension extendee
+	0,   // [0:83] is the sub-list for field type_name
 }
 
 func init() { file_coffer_metadata_v1_metadata_proto_init() }
@@ -6393,18 +6603,18 @@ func file_coffer_metadata_v1_metadata_proto_init() {
 		return
 	}
 	file_coffer_metadata_v1_metadata_proto_msgTypes[2].OneofWrappers = []any{}
-	file_coffer_metadata_v1_metadata_proto_msgTypes[20].OneofWrappers = []any{
+	file_coffer_metadata_v1_metadata_proto_msgTypes[21].OneofWrappers = []any{
 		(*GetBucketRequest_BucketId)(nil),
 		(*GetBucketRequest_Name)(nil),
 	}
-	file_coffer_metadata_v1_metadata_proto_msgTypes[24].OneofWrappers = []any{}
+	file_coffer_metadata_v1_metadata_proto_msgTypes[25].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_coffer_metadata_v1_metadata_proto_rawDesc), len(file_coffer_metadata_v1_metadata_proto_rawDesc)),
 			NumEnums:      9,
-			NumMessages:   81,
+			NumMessages:   84,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -34,6 +34,7 @@ const (
 	MetadataService_DeleteObjectVersion_FullMethodName   = "/coffer.metadata.v1.MetadataService/DeleteObjectVersion"
 	MetadataService_UpdateObjectRetention_FullMethodName = "/coffer.metadata.v1.MetadataService/UpdateObjectRetention"
 	MetadataService_UpdateObjectLegalHold_FullMethodName = "/coffer.metadata.v1.MetadataService/UpdateObjectLegalHold"
+	MetadataService_UpdateObjectTags_FullMethodName      = "/coffer.metadata.v1.MetadataService/UpdateObjectTags"
 	MetadataService_StartUpload_FullMethodName           = "/coffer.metadata.v1.MetadataService/StartUpload"
 	MetadataService_GetUpload_FullMethodName             = "/coffer.metadata.v1.MetadataService/GetUpload"
 	MetadataService_ListUploads_FullMethodName           = "/coffer.metadata.v1.MetadataService/ListUploads"
@@ -95,6 +96,8 @@ type MetadataServiceClient interface {
 	UpdateObjectRetention(ctx context.Context, in *UpdateObjectRetentionRequest, opts ...grpc.CallOption) (*UpdateObjectRetentionResponse, error)
 	// UpdateObjectLegalHold sets a version's legal hold (file lock buckets).
 	UpdateObjectLegalHold(ctx context.Context, in *UpdateObjectLegalHoldRequest, opts ...grpc.CallOption) (*UpdateObjectLegalHoldResponse, error)
+	// UpdateObjectTags replaces the tag set of a version (S3 object tagging).
+	UpdateObjectTags(ctx context.Context, in *UpdateObjectTagsRequest, opts ...grpc.CallOption) (*UpdateObjectTagsResponse, error)
 	// StartUpload starts an unfinished large file / multipart upload.
 	StartUpload(ctx context.Context, in *StartUploadRequest, opts ...grpc.CallOption) (*StartUploadResponse, error)
 	// GetUpload returns an unfinished upload by id.
@@ -284,6 +287,16 @@ func (c *metadataServiceClient) UpdateObjectLegalHold(ctx context.Context, in *U
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(UpdateObjectLegalHoldResponse)
 	err := c.cc.Invoke(ctx, MetadataService_UpdateObjectLegalHold_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metadataServiceClient) UpdateObjectTags(ctx context.Context, in *UpdateObjectTagsRequest, opts ...grpc.CallOption) (*UpdateObjectTagsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateObjectTagsResponse)
+	err := c.cc.Invoke(ctx, MetadataService_UpdateObjectTags_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -502,6 +515,8 @@ type MetadataServiceServer interface {
 	UpdateObjectRetention(context.Context, *UpdateObjectRetentionRequest) (*UpdateObjectRetentionResponse, error)
 	// UpdateObjectLegalHold sets a version's legal hold (file lock buckets).
 	UpdateObjectLegalHold(context.Context, *UpdateObjectLegalHoldRequest) (*UpdateObjectLegalHoldResponse, error)
+	// UpdateObjectTags replaces the tag set of a version (S3 object tagging).
+	UpdateObjectTags(context.Context, *UpdateObjectTagsRequest) (*UpdateObjectTagsResponse, error)
 	// StartUpload starts an unfinished large file / multipart upload.
 	StartUpload(context.Context, *StartUploadRequest) (*StartUploadResponse, error)
 	// GetUpload returns an unfinished upload by id.
@@ -591,6 +606,9 @@ func (UnimplementedMetadataServiceServer) UpdateObjectRetention(context.Context,
 }
 func (UnimplementedMetadataServiceServer) UpdateObjectLegalHold(context.Context, *UpdateObjectLegalHoldRequest) (*UpdateObjectLegalHoldResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method UpdateObjectLegalHold not implemented")
+}
+func (UnimplementedMetadataServiceServer) UpdateObjectTags(context.Context, *UpdateObjectTagsRequest) (*UpdateObjectTagsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method UpdateObjectTags not implemented")
 }
 func (UnimplementedMetadataServiceServer) StartUpload(context.Context, *StartUploadRequest) (*StartUploadResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method StartUpload not implemented")
@@ -927,6 +945,24 @@ func _MetadataService_UpdateObjectLegalHold_Handler(srv interface{}, ctx context
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(MetadataServiceServer).UpdateObjectLegalHold(ctx, req.(*UpdateObjectLegalHoldRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MetadataService_UpdateObjectTags_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateObjectTagsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetadataServiceServer).UpdateObjectTags(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MetadataService_UpdateObjectTags_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetadataServiceServer).UpdateObjectTags(ctx, req.(*UpdateObjectTagsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1278,6 +1314,10 @@ var MetadataService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateObjectLegalHold",
 			Handler:    _MetadataService_UpdateObjectLegalHold_Handler,
+		},
+		{
+			MethodName: "UpdateObjectTags",
+			Handler:    _MetadataService_UpdateObjectTags_Handler,
 		},
 		{
 			MethodName: "StartUpload",

@@ -50,6 +50,7 @@ type Command struct {
 	//	*Command_UpdateObjectRetention
 	//	*Command_UpdateObjectLegalHold
 	//	*Command_UpdatePlacement
+	//	*Command_UpdateObjectTags
 	//	*Command_StartUpload
 	//	*Command_CommitPart
 	//	*Command_CompleteUpload
@@ -220,6 +221,15 @@ func (x *Command) GetUpdatePlacement() *UpdatePlacement {
 	return nil
 }
 
+func (x *Command) GetUpdateObjectTags() *UpdateObjectTags {
+	if x != nil {
+		if x, ok := x.Op.(*Command_UpdateObjectTags); ok {
+			return x.UpdateObjectTags
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetStartUpload() *StartUpload {
 	if x != nil {
 		if x, ok := x.Op.(*Command_StartUpload); ok {
@@ -340,6 +350,10 @@ type Command_UpdatePlacement struct {
 	UpdatePlacement *UpdatePlacement `protobuf:"bytes,25,opt,name=update_placement,json=updatePlacement,proto3,oneof"`
 }
 
+type Command_UpdateObjectTags struct {
+	UpdateObjectTags *UpdateObjectTags `protobuf:"bytes,26,opt,name=update_object_tags,json=updateObjectTags,proto3,oneof"`
+}
+
 type Command_StartUpload struct {
 	StartUpload *StartUpload `protobuf:"bytes,30,opt,name=start_upload,json=startUpload,proto3,oneof"`
 }
@@ -393,6 +407,8 @@ func (*Command_UpdateObjectRetention) isCommand_Op() {}
 func (*Command_UpdateObjectLegalHold) isCommand_Op() {}
 
 func (*Command_UpdatePlacement) isCommand_Op() {}
+
+func (*Command_UpdateObjectTags) isCommand_Op() {}
 
 func (*Command_StartUpload) isCommand_Op() {}
 
@@ -987,6 +1003,76 @@ func (x *UpdateObjectLegalHold) GetLegalHold() v1.LegalHold {
 	return v1.LegalHold(0)
 }
 
+// UpdateObjectTags replaces a version's tags. An empty version_id means the
+// key's newest version at apply time (refused if it is a hide marker).
+type UpdateObjectTags struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	BucketId      string                 `protobuf:"bytes,1,opt,name=bucket_id,json=bucketId,proto3" json:"bucket_id,omitempty"`
+	Key           string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	VersionId     string                 `protobuf:"bytes,3,opt,name=version_id,json=versionId,proto3" json:"version_id,omitempty"`
+	Tags          []*v1.Tag              `protobuf:"bytes,4,rep,name=tags,proto3" json:"tags,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateObjectTags) Reset() {
+	*x = UpdateObjectTags{}
+	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateObjectTags) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateObjectTags) ProtoMessage() {}
+
+func (x *UpdateObjectTags) ProtoReflect() protoreflect.Message {
+	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateObjectTags.ProtoReflect.Descriptor instead.
+func (*UpdateObjectTags) Descriptor() ([]byte, []int) {
+	return file_coffer_metadata_fsm_v1_command_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *UpdateObjectTags) GetBucketId() string {
+	if x != nil {
+		return x.BucketId
+	}
+	return ""
+}
+
+func (x *UpdateObjectTags) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *UpdateObjectTags) GetVersionId() string {
+	if x != nil {
+		return x.VersionId
+	}
+	return ""
+}
+
+func (x *UpdateObjectTags) GetTags() []*v1.Tag {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
 // UpdatePlacement moves shards of a blob: every segment whose placement
 // names blob_id gets shards (when expected_shards is not empty, only if its
 // shards equal expected_shards).
@@ -1001,7 +1087,7 @@ type UpdatePlacement struct {
 
 func (x *UpdatePlacement) Reset() {
 	*x = UpdatePlacement{}
-	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[11]
+	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1013,7 +1099,7 @@ func (x *UpdatePlacement) String() string {
 func (*UpdatePlacement) ProtoMessage() {}
 
 func (x *UpdatePlacement) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[11]
+	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1026,7 +1112,7 @@ func (x *UpdatePlacement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePlacement.ProtoReflect.Descriptor instead.
 func (*UpdatePlacement) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_fsm_v1_command_proto_rawDescGZIP(), []int{11}
+	return file_coffer_metadata_fsm_v1_command_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UpdatePlacement) GetBlobId() string {
@@ -1060,7 +1146,7 @@ type StartUpload struct {
 
 func (x *StartUpload) Reset() {
 	*x = StartUpload{}
-	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[12]
+	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1072,7 +1158,7 @@ func (x *StartUpload) String() string {
 func (*StartUpload) ProtoMessage() {}
 
 func (x *StartUpload) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[12]
+	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1085,7 +1171,7 @@ func (x *StartUpload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartUpload.ProtoReflect.Descriptor instead.
 func (*StartUpload) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_fsm_v1_command_proto_rawDescGZIP(), []int{12}
+	return file_coffer_metadata_fsm_v1_command_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *StartUpload) GetUpload() *v1.ObjectVersion {
@@ -1107,7 +1193,7 @@ type CommitPart struct {
 
 func (x *CommitPart) Reset() {
 	*x = CommitPart{}
-	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[13]
+	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1119,7 +1205,7 @@ func (x *CommitPart) String() string {
 func (*CommitPart) ProtoMessage() {}
 
 func (x *CommitPart) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[13]
+	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1132,7 +1218,7 @@ func (x *CommitPart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitPart.ProtoReflect.Descriptor instead.
 func (*CommitPart) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_fsm_v1_command_proto_rawDescGZIP(), []int{13}
+	return file_coffer_metadata_fsm_v1_command_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CommitPart) GetPart() *v1.Part {
@@ -1161,7 +1247,7 @@ type CompleteUpload struct {
 
 func (x *CompleteUpload) Reset() {
 	*x = CompleteUpload{}
-	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[14]
+	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1173,7 +1259,7 @@ func (x *CompleteUpload) String() string {
 func (*CompleteUpload) ProtoMessage() {}
 
 func (x *CompleteUpload) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[14]
+	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1186,7 +1272,7 @@ func (x *CompleteUpload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteUpload.ProtoReflect.Descriptor instead.
 func (*CompleteUpload) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_fsm_v1_command_proto_rawDescGZIP(), []int{14}
+	return file_coffer_metadata_fsm_v1_command_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CompleteUpload) GetRequest() *v1.CompleteUploadRequest {
@@ -1215,7 +1301,7 @@ type AbortUpload struct {
 
 func (x *AbortUpload) Reset() {
 	*x = AbortUpload{}
-	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[15]
+	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1227,7 +1313,7 @@ func (x *AbortUpload) String() string {
 func (*AbortUpload) ProtoMessage() {}
 
 func (x *AbortUpload) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[15]
+	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1240,7 +1326,7 @@ func (x *AbortUpload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AbortUpload.ProtoReflect.Descriptor instead.
 func (*AbortUpload) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_fsm_v1_command_proto_rawDescGZIP(), []int{15}
+	return file_coffer_metadata_fsm_v1_command_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AbortUpload) GetUploadId() string {
@@ -1267,7 +1353,7 @@ type CreateKey struct {
 
 func (x *CreateKey) Reset() {
 	*x = CreateKey{}
-	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[16]
+	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1279,7 +1365,7 @@ func (x *CreateKey) String() string {
 func (*CreateKey) ProtoMessage() {}
 
 func (x *CreateKey) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[16]
+	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1292,7 +1378,7 @@ func (x *CreateKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateKey.ProtoReflect.Descriptor instead.
 func (*CreateKey) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_fsm_v1_command_proto_rawDescGZIP(), []int{16}
+	return file_coffer_metadata_fsm_v1_command_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CreateKey) GetKey() *v1.ApplicationKey {
@@ -1312,7 +1398,7 @@ type DeleteKey struct {
 
 func (x *DeleteKey) Reset() {
 	*x = DeleteKey{}
-	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[17]
+	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1324,7 +1410,7 @@ func (x *DeleteKey) String() string {
 func (*DeleteKey) ProtoMessage() {}
 
 func (x *DeleteKey) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[17]
+	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1337,7 +1423,7 @@ func (x *DeleteKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteKey.ProtoReflect.Descriptor instead.
 func (*DeleteKey) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_fsm_v1_command_proto_rawDescGZIP(), []int{17}
+	return file_coffer_metadata_fsm_v1_command_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DeleteKey) GetKeyId() string {
@@ -1360,7 +1446,7 @@ type SetMember struct {
 
 func (x *SetMember) Reset() {
 	*x = SetMember{}
-	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[18]
+	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1372,7 +1458,7 @@ func (x *SetMember) String() string {
 func (*SetMember) ProtoMessage() {}
 
 func (x *SetMember) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[18]
+	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1385,7 +1471,7 @@ func (x *SetMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMember.ProtoReflect.Descriptor instead.
 func (*SetMember) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_fsm_v1_command_proto_rawDescGZIP(), []int{18}
+	return file_coffer_metadata_fsm_v1_command_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SetMember) GetMember() *v1.Member {
@@ -1405,7 +1491,7 @@ type RemoveMember struct {
 
 func (x *RemoveMember) Reset() {
 	*x = RemoveMember{}
-	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[19]
+	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1417,7 +1503,7 @@ func (x *RemoveMember) String() string {
 func (*RemoveMember) ProtoMessage() {}
 
 func (x *RemoveMember) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[19]
+	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1430,7 +1516,7 @@ func (x *RemoveMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMember.ProtoReflect.Descriptor instead.
 func (*RemoveMember) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_fsm_v1_command_proto_rawDescGZIP(), []int{19}
+	return file_coffer_metadata_fsm_v1_command_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RemoveMember) GetNodeId() string {
@@ -1469,7 +1555,7 @@ type AppliedRequest struct {
 
 func (x *AppliedRequest) Reset() {
 	*x = AppliedRequest{}
-	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[20]
+	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1481,7 +1567,7 @@ func (x *AppliedRequest) String() string {
 func (*AppliedRequest) ProtoMessage() {}
 
 func (x *AppliedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[20]
+	mi := &file_coffer_metadata_fsm_v1_command_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1494,7 +1580,7 @@ func (x *AppliedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppliedRequest.ProtoReflect.Descriptor instead.
 func (*AppliedRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_metadata_fsm_v1_command_proto_rawDescGZIP(), []int{20}
+	return file_coffer_metadata_fsm_v1_command_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AppliedRequest) GetOp() string {
@@ -1592,7 +1678,7 @@ var File_coffer_metadata_fsm_v1_command_proto protoreflect.FileDescriptor
 
 const file_coffer_metadata_fsm_v1_command_proto_rawDesc = "" +
 	"\n" +
-	"$coffer/metadata/fsm/v1/command.proto\x12\x16coffer.metadata.fsm.v1\x1a\x19coffer/cors/v1/cors.proto\x1a coffer/metadata/v1/cluster.proto\x1a!coffer/metadata/v1/metadata.proto\"\xf1\f\n" +
+	"$coffer/metadata/fsm/v1/command.proto\x12\x16coffer.metadata.fsm.v1\x1a\x19coffer/cors/v1/cors.proto\x1a coffer/metadata/v1/cluster.proto\x1a!coffer/metadata/v1/metadata.proto\"\xcb\r\n" +
 	"\aCommand\x125\n" +
 	"\x17request_time_unix_nanos\x18\x01 \x01(\x03R\x14requestTimeUnixNanos\x12\x1d\n" +
 	"\n" +
@@ -1610,7 +1696,8 @@ const file_coffer_metadata_fsm_v1_command_proto_rawDesc = "" +
 	"\x15delete_object_version\x18\x16 \x01(\v2+.coffer.metadata.fsm.v1.DeleteObjectVersionH\x00R\x13deleteObjectVersion\x12g\n" +
 	"\x17update_object_retention\x18\x17 \x01(\v2-.coffer.metadata.fsm.v1.UpdateObjectRetentionH\x00R\x15updateObjectRetention\x12h\n" +
 	"\x18update_object_legal_hold\x18\x18 \x01(\v2-.coffer.metadata.fsm.v1.UpdateObjectLegalHoldH\x00R\x15updateObjectLegalHold\x12T\n" +
-	"\x10update_placement\x18\x19 \x01(\v2'.coffer.metadata.fsm.v1.UpdatePlacementH\x00R\x0fupdatePlacement\x12H\n" +
+	"\x10update_placement\x18\x19 \x01(\v2'.coffer.metadata.fsm.v1.UpdatePlacementH\x00R\x0fupdatePlacement\x12X\n" +
+	"\x12update_object_tags\x18\x1a \x01(\v2(.coffer.metadata.fsm.v1.UpdateObjectTagsH\x00R\x10updateObjectTags\x12H\n" +
 	"\fstart_upload\x18\x1e \x01(\v2#.coffer.metadata.fsm.v1.StartUploadH\x00R\vstartUpload\x12E\n" +
 	"\vcommit_part\x18\x1f \x01(\v2\".coffer.metadata.fsm.v1.CommitPartH\x00R\n" +
 	"commitPart\x12Q\n" +
@@ -1663,7 +1750,13 @@ const file_coffer_metadata_fsm_v1_command_proto_rawDesc = "" +
 	"\n" +
 	"version_id\x18\x03 \x01(\tR\tversionId\x12<\n" +
 	"\n" +
-	"legal_hold\x18\x04 \x01(\x0e2\x1d.coffer.metadata.v1.LegalHoldR\tlegalHold\"\xb1\x01\n" +
+	"legal_hold\x18\x04 \x01(\x0e2\x1d.coffer.metadata.v1.LegalHoldR\tlegalHold\"\x8d\x01\n" +
+	"\x10UpdateObjectTags\x12\x1b\n" +
+	"\tbucket_id\x18\x01 \x01(\tR\bbucketId\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12\x1d\n" +
+	"\n" +
+	"version_id\x18\x03 \x01(\tR\tversionId\x12+\n" +
+	"\x04tags\x18\x04 \x03(\v2\x17.coffer.metadata.v1.TagR\x04tags\"\xb1\x01\n" +
 	"\x0fUpdatePlacement\x12\x17\n" +
 	"\ablob_id\x18\x01 \x01(\tR\x06blobId\x129\n" +
 	"\x06shards\x18\x02 \x03(\v2!.coffer.metadata.v1.ShardLocationR\x06shards\x12J\n" +
@@ -1717,7 +1810,7 @@ func file_coffer_metadata_fsm_v1_command_proto_rawDescGZIP() []byte {
 	return file_coffer_metadata_fsm_v1_command_proto_rawDescData
 }
 
-var file_coffer_metadata_fsm_v1_command_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_coffer_metadata_fsm_v1_command_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_coffer_metadata_fsm_v1_command_proto_goTypes = []any{
 	(*Command)(nil),                  // 0: coffer.metadata.fsm.v1.Command
 	(*InitAccount)(nil),              // 1: coffer.metadata.fsm.v1.InitAccount
@@ -1730,30 +1823,32 @@ var file_coffer_metadata_fsm_v1_command_proto_goTypes = []any{
 	(*DeleteObjectVersion)(nil),      // 8: coffer.metadata.fsm.v1.DeleteObjectVersion
 	(*UpdateObjectRetention)(nil),    // 9: coffer.metadata.fsm.v1.UpdateObjectRetention
 	(*UpdateObjectLegalHold)(nil),    // 10: coffer.metadata.fsm.v1.UpdateObjectLegalHold
-	(*UpdatePlacement)(nil),          // 11: coffer.metadata.fsm.v1.UpdatePlacement
-	(*StartUpload)(nil),              // 12: coffer.metadata.fsm.v1.StartUpload
-	(*CommitPart)(nil),               // 13: coffer.metadata.fsm.v1.CommitPart
-	(*CompleteUpload)(nil),           // 14: coffer.metadata.fsm.v1.CompleteUpload
-	(*AbortUpload)(nil),              // 15: coffer.metadata.fsm.v1.AbortUpload
-	(*CreateKey)(nil),                // 16: coffer.metadata.fsm.v1.CreateKey
-	(*DeleteKey)(nil),                // 17: coffer.metadata.fsm.v1.DeleteKey
-	(*SetMember)(nil),                // 18: coffer.metadata.fsm.v1.SetMember
-	(*RemoveMember)(nil),             // 19: coffer.metadata.fsm.v1.RemoveMember
-	(*AppliedRequest)(nil),           // 20: coffer.metadata.fsm.v1.AppliedRequest
-	(*v1.Account)(nil),               // 21: coffer.metadata.v1.Account
-	(*v1.Bucket)(nil),                // 22: coffer.metadata.v1.Bucket
-	(*v1.UpdateBucketRequest)(nil),   // 23: coffer.metadata.v1.UpdateBucketRequest
-	(*v11.CorsRule)(nil),             // 24: coffer.cors.v1.CorsRule
-	(*v1.ObjectVersion)(nil),         // 25: coffer.metadata.v1.ObjectVersion
-	(*v1.Precondition)(nil),          // 26: coffer.metadata.v1.Precondition
-	(*v1.Retention)(nil),             // 27: coffer.metadata.v1.Retention
-	(v1.LegalHold)(0),                // 28: coffer.metadata.v1.LegalHold
-	(*v1.ShardLocation)(nil),         // 29: coffer.metadata.v1.ShardLocation
-	(*v1.Part)(nil),                  // 30: coffer.metadata.v1.Part
-	(*v1.CompleteUploadRequest)(nil), // 31: coffer.metadata.v1.CompleteUploadRequest
-	(*v1.ApplicationKey)(nil),        // 32: coffer.metadata.v1.ApplicationKey
-	(*v1.Member)(nil),                // 33: coffer.metadata.v1.Member
-	(*v1.BlobPlacement)(nil),         // 34: coffer.metadata.v1.BlobPlacement
+	(*UpdateObjectTags)(nil),         // 11: coffer.metadata.fsm.v1.UpdateObjectTags
+	(*UpdatePlacement)(nil),          // 12: coffer.metadata.fsm.v1.UpdatePlacement
+	(*StartUpload)(nil),              // 13: coffer.metadata.fsm.v1.StartUpload
+	(*CommitPart)(nil),               // 14: coffer.metadata.fsm.v1.CommitPart
+	(*CompleteUpload)(nil),           // 15: coffer.metadata.fsm.v1.CompleteUpload
+	(*AbortUpload)(nil),              // 16: coffer.metadata.fsm.v1.AbortUpload
+	(*CreateKey)(nil),                // 17: coffer.metadata.fsm.v1.CreateKey
+	(*DeleteKey)(nil),                // 18: coffer.metadata.fsm.v1.DeleteKey
+	(*SetMember)(nil),                // 19: coffer.metadata.fsm.v1.SetMember
+	(*RemoveMember)(nil),             // 20: coffer.metadata.fsm.v1.RemoveMember
+	(*AppliedRequest)(nil),           // 21: coffer.metadata.fsm.v1.AppliedRequest
+	(*v1.Account)(nil),               // 22: coffer.metadata.v1.Account
+	(*v1.Bucket)(nil),                // 23: coffer.metadata.v1.Bucket
+	(*v1.UpdateBucketRequest)(nil),   // 24: coffer.metadata.v1.UpdateBucketRequest
+	(*v11.CorsRule)(nil),             // 25: coffer.cors.v1.CorsRule
+	(*v1.ObjectVersion)(nil),         // 26: coffer.metadata.v1.ObjectVersion
+	(*v1.Precondition)(nil),          // 27: coffer.metadata.v1.Precondition
+	(*v1.Retention)(nil),             // 28: coffer.metadata.v1.Retention
+	(v1.LegalHold)(0),                // 29: coffer.metadata.v1.LegalHold
+	(*v1.Tag)(nil),                   // 30: coffer.metadata.v1.Tag
+	(*v1.ShardLocation)(nil),         // 31: coffer.metadata.v1.ShardLocation
+	(*v1.Part)(nil),                  // 32: coffer.metadata.v1.Part
+	(*v1.CompleteUploadRequest)(nil), // 33: coffer.metadata.v1.CompleteUploadRequest
+	(*v1.ApplicationKey)(nil),        // 34: coffer.metadata.v1.ApplicationKey
+	(*v1.Member)(nil),                // 35: coffer.metadata.v1.Member
+	(*v1.BlobPlacement)(nil),         // 36: coffer.metadata.v1.BlobPlacement
 }
 var file_coffer_metadata_fsm_v1_command_proto_depIdxs = []int32{
 	1,  // 0: coffer.metadata.fsm.v1.Command.init_account:type_name -> coffer.metadata.fsm.v1.InitAccount
@@ -1766,44 +1861,46 @@ var file_coffer_metadata_fsm_v1_command_proto_depIdxs = []int32{
 	8,  // 7: coffer.metadata.fsm.v1.Command.delete_object_version:type_name -> coffer.metadata.fsm.v1.DeleteObjectVersion
 	9,  // 8: coffer.metadata.fsm.v1.Command.update_object_retention:type_name -> coffer.metadata.fsm.v1.UpdateObjectRetention
 	10, // 9: coffer.metadata.fsm.v1.Command.update_object_legal_hold:type_name -> coffer.metadata.fsm.v1.UpdateObjectLegalHold
-	11, // 10: coffer.metadata.fsm.v1.Command.update_placement:type_name -> coffer.metadata.fsm.v1.UpdatePlacement
-	12, // 11: coffer.metadata.fsm.v1.Command.start_upload:type_name -> coffer.metadata.fsm.v1.StartUpload
-	13, // 12: coffer.metadata.fsm.v1.Command.commit_part:type_name -> coffer.metadata.fsm.v1.CommitPart
-	14, // 13: coffer.metadata.fsm.v1.Command.complete_upload:type_name -> coffer.metadata.fsm.v1.CompleteUpload
-	15, // 14: coffer.metadata.fsm.v1.Command.abort_upload:type_name -> coffer.metadata.fsm.v1.AbortUpload
-	16, // 15: coffer.metadata.fsm.v1.Command.create_key:type_name -> coffer.metadata.fsm.v1.CreateKey
-	17, // 16: coffer.metadata.fsm.v1.Command.delete_key:type_name -> coffer.metadata.fsm.v1.DeleteKey
-	18, // 17: coffer.metadata.fsm.v1.Command.set_member:type_name -> coffer.metadata.fsm.v1.SetMember
-	19, // 18: coffer.metadata.fsm.v1.Command.remove_member:type_name -> coffer.metadata.fsm.v1.RemoveMember
-	21, // 19: coffer.metadata.fsm.v1.InitAccount.account:type_name -> coffer.metadata.v1.Account
-	22, // 20: coffer.metadata.fsm.v1.CreateBucket.bucket:type_name -> coffer.metadata.v1.Bucket
-	23, // 21: coffer.metadata.fsm.v1.UpdateBucket.update:type_name -> coffer.metadata.v1.UpdateBucketRequest
-	24, // 22: coffer.metadata.fsm.v1.SetBucketCors.rules:type_name -> coffer.cors.v1.CorsRule
-	25, // 23: coffer.metadata.fsm.v1.CommitObject.version:type_name -> coffer.metadata.v1.ObjectVersion
-	26, // 24: coffer.metadata.fsm.v1.CommitObject.precondition:type_name -> coffer.metadata.v1.Precondition
-	25, // 25: coffer.metadata.fsm.v1.HideObject.marker:type_name -> coffer.metadata.v1.ObjectVersion
-	27, // 26: coffer.metadata.fsm.v1.UpdateObjectRetention.retention:type_name -> coffer.metadata.v1.Retention
-	28, // 27: coffer.metadata.fsm.v1.UpdateObjectLegalHold.legal_hold:type_name -> coffer.metadata.v1.LegalHold
-	29, // 28: coffer.metadata.fsm.v1.UpdatePlacement.shards:type_name -> coffer.metadata.v1.ShardLocation
-	29, // 29: coffer.metadata.fsm.v1.UpdatePlacement.expected_shards:type_name -> coffer.metadata.v1.ShardLocation
-	25, // 30: coffer.metadata.fsm.v1.StartUpload.upload:type_name -> coffer.metadata.v1.ObjectVersion
-	30, // 31: coffer.metadata.fsm.v1.CommitPart.part:type_name -> coffer.metadata.v1.Part
-	31, // 32: coffer.metadata.fsm.v1.CompleteUpload.request:type_name -> coffer.metadata.v1.CompleteUploadRequest
-	32, // 33: coffer.metadata.fsm.v1.CreateKey.key:type_name -> coffer.metadata.v1.ApplicationKey
-	33, // 34: coffer.metadata.fsm.v1.SetMember.member:type_name -> coffer.metadata.v1.Member
-	21, // 35: coffer.metadata.fsm.v1.AppliedRequest.account:type_name -> coffer.metadata.v1.Account
-	22, // 36: coffer.metadata.fsm.v1.AppliedRequest.bucket:type_name -> coffer.metadata.v1.Bucket
-	25, // 37: coffer.metadata.fsm.v1.AppliedRequest.version:type_name -> coffer.metadata.v1.ObjectVersion
-	32, // 38: coffer.metadata.fsm.v1.AppliedRequest.key:type_name -> coffer.metadata.v1.ApplicationKey
-	34, // 39: coffer.metadata.fsm.v1.AppliedRequest.placement:type_name -> coffer.metadata.v1.BlobPlacement
-	30, // 40: coffer.metadata.fsm.v1.AppliedRequest.part:type_name -> coffer.metadata.v1.Part
-	30, // 41: coffer.metadata.fsm.v1.AppliedRequest.replaced:type_name -> coffer.metadata.v1.Part
-	30, // 42: coffer.metadata.fsm.v1.AppliedRequest.parts:type_name -> coffer.metadata.v1.Part
-	43, // [43:43] is the sub-list for method output_type
-	43, // [43:43] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	12, // 10: coffer.metadata.fsm.v1.Command.update_placement:type_name -> coffer.metadata.fsm.v1.UpdatePlacement
+	11, // 11: coffer.metadata.fsm.v1.Command.update_object_tags:type_name -> coffer.metadata.fsm.v1.UpdateObjectTags
+	13, // 12: coffer.metadata.fsm.v1.Command.start_upload:type_name -> coffer.metadata.fsm.v1.StartUpload
+	14, // 13: coffer.metadata.fsm.v1.Command.commit_part:type_name -> coffer.metadata.fsm.v1.CommitPart
+	15, // 14: coffer.metadata.fsm.v1.Command.complete_upload:type_name -> coffer.metadata.fsm.v1.CompleteUpload
+	16, // 15: coffer.metadata.fsm.v1.Command.abort_upload:type_name -> coffer.metadata.fsm.v1.AbortUpload
+	17, // 16: coffer.metadata.fsm.v1.Command.create_key:type_name -> coffer.metadata.fsm.v1.CreateKey
+	18, // 17: coffer.metadata.fsm.v1.Command.delete_key:type_name -> coffer.metadata.fsm.v1.DeleteKey
+	19, // 18: coffer.metadata.fsm.v1.Command.set_member:type_name -> coffer.metadata.fsm.v1.SetMember
+	20, // 19: coffer.metadata.fsm.v1.Command.remove_member:type_name -> coffer.metadata.fsm.v1.RemoveMember
+	22, // 20: coffer.metadata.fsm.v1.InitAccount.account:type_name -> coffer.metadata.v1.Account
+	23, // 21: coffer.metadata.fsm.v1.CreateBucket.bucket:type_name -> coffer.metadata.v1.Bucket
+	24, // 22: coffer.metadata.fsm.v1.UpdateBucket.update:type_name -> coffer.metadata.v1.UpdateBucketRequest
+	25, // 23: coffer.metadata.fsm.v1.SetBucketCors.rules:type_name -> coffer.cors.v1.CorsRule
+	26, // 24: coffer.metadata.fsm.v1.CommitObject.version:type_name -> coffer.metadata.v1.ObjectVersion
+	27, // 25: coffer.metadata.fsm.v1.CommitObject.precondition:type_name -> coffer.metadata.v1.Precondition
+	26, // 26: coffer.metadata.fsm.v1.HideObject.marker:type_name -> coffer.metadata.v1.ObjectVersion
+	28, // 27: coffer.metadata.fsm.v1.UpdateObjectRetention.retention:type_name -> coffer.metadata.v1.Retention
+	29, // 28: coffer.metadata.fsm.v1.UpdateObjectLegalHold.legal_hold:type_name -> coffer.metadata.v1.LegalHold
+	30, // 29: coffer.metadata.fsm.v1.UpdateObjectTags.tags:type_name -> coffer.metadata.v1.Tag
+	31, // 30: coffer.metadata.fsm.v1.UpdatePlacement.shards:type_name -> coffer.metadata.v1.ShardLocation
+	31, // 31: coffer.metadata.fsm.v1.UpdatePlacement.expected_shards:type_name -> coffer.metadata.v1.ShardLocation
+	26, // 32: coffer.metadata.fsm.v1.StartUpload.upload:type_name -> coffer.metadata.v1.ObjectVersion
+	32, // 33: coffer.metadata.fsm.v1.CommitPart.part:type_name -> coffer.metadata.v1.Part
+	33, // 34: coffer.metadata.fsm.v1.CompleteUpload.request:type_name -> coffer.metadata.v1.CompleteUploadRequest
+	34, // 35: coffer.metadata.fsm.v1.CreateKey.key:type_name -> coffer.metadata.v1.ApplicationKey
+	35, // 36: coffer.metadata.fsm.v1.SetMember.member:type_name -> coffer.metadata.v1.Member
+	22, // 37: coffer.metadata.fsm.v1.AppliedRequest.account:type_name -> coffer.metadata.v1.Account
+	23, // 38: coffer.metadata.fsm.v1.AppliedRequest.bucket:type_name -> coffer.metadata.v1.Bucket
+	26, // 39: coffer.metadata.fsm.v1.AppliedRequest.version:type_name -> coffer.metadata.v1.ObjectVersion
+	34, // 40: coffer.metadata.fsm.v1.AppliedRequest.key:type_name -> coffer.metadata.v1.ApplicationKey
+	36, // 41: coffer.metadata.fsm.v1.AppliedRequest.placement:type_name -> coffer.metadata.v1.BlobPlacement
+	32, // 42: coffer.metadata.fsm.v1.AppliedRequest.part:type_name -> coffer.metadata.v1.Part
+	32, // 43: coffer.metadata.fsm.v1.AppliedRequest.replaced:type_name -> coffer.metadata.v1.Part
+	32, // 44: coffer.metadata.fsm.v1.AppliedRequest.parts:type_name -> coffer.metadata.v1.Part
+	45, // [45:45] is the sub-list for method output_type
+	45, // [45:45] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_coffer_metadata_fsm_v1_command_proto_init() }
@@ -1823,6 +1920,7 @@ func file_coffer_metadata_fsm_v1_command_proto_init() {
 		(*Command_UpdateObjectRetention)(nil),
 		(*Command_UpdateObjectLegalHold)(nil),
 		(*Command_UpdatePlacement)(nil),
+		(*Command_UpdateObjectTags)(nil),
 		(*Command_StartUpload)(nil),
 		(*Command_CommitPart)(nil),
 		(*Command_CompleteUpload)(nil),
@@ -1838,7 +1936,7 @@ func file_coffer_metadata_fsm_v1_command_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_coffer_metadata_fsm_v1_command_proto_rawDesc), len(file_coffer_metadata_fsm_v1_command_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
