@@ -47,6 +47,7 @@ FUZZ_TARGETS := \
 	./gateway/s3:FuzzLifecycleXML \
 	./gateway/s3:FuzzCopySource \
 	./gateway/s3:FuzzTaggingXML \
+	./gateway/s3:FuzzPostPolicy \
 	./gateway/objects:FuzzSealedBlob \
 	./gateway/b2:FuzzB2RequestJSON \
 	./corsd/policy:FuzzCORSMatch \

@@ -111,3 +111,48 @@ func (s *Server) Authorize(ctx context.Context, req *authv1.AuthorizeRequest) (*
 	}
 	return &authv1.AuthorizeResponse{}, nil
 }
+
+// VerifyPostPolicy authenticates a browser-form upload: the form's SigV4
+// signature of its base64 policy (sigv4.ParsePost, sigv4.VerifyPost). As
+// for VerifySigV4, the master key is refused before any signing key is
+// derived, an expired key is refused, and the response carries the
+// scope-bound signing key so that the gateway verifies the next form of
+// this key and scope itself. There is no request time to check: a form
+// lives as long as its policy's expiration, which the gateway enforces
+// with the policy's other conditions.
+func (s *Server) VerifyPostPolicy(ctx context.Context, req *authv1.VerifyPostPolicyRequest) (*authv1.VerifyPostPolicyResponse, error) {
+	const op = "authd.VerifyPostPolicy"
+	st, err := s.started(op)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.verifier.ParsePost(sigv4.PostFields{
+		Algorithm: req.GetAlgorithm(), Credential: req.GetCredential(), Date: req.GetAmzDate(),
+		Signature: req.GetSignature(), Policy: req.GetPolicy(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	id := a.Credential.AccessKeyID
+	k, err := s.loadKey(ctx, st, op, id)
+	switch {
+	case errs.Is(err, errs.KeyNotFound):
+		return nil, errs.Errorf(errs.UnknownAccessKey, op, "The AWS Access Key Id you provided does not exist in our records.").
+			WithDetail("access_key_id", id)
+	case err != nil:
+		return nil, err
+	}
+	if k.key.GetMaster() {
+		return nil, errs.Errorf(errs.UnknownAccessKey, op, "The master application key cannot be used with the S3 API; create an application key.").
+			WithDetail("access_key_id", id)
+	}
+	signingKey := sigv4.SigningKey(k.secret, a.Credential)
+	if err := sigv4.VerifyPost(a, signingKey); err != nil {
+		return nil, err
+	}
+	p := principal(k.key)
+	if exp := p.GetExpirationTimeUnixMillis(); exp != 0 && s.now().UnixMilli() >= exp {
+		return nil, errs.Errorf(errs.Expired, op, "the application key has expired").WithDetail("access_key_id", id)
+	}
+	return &authv1.VerifyPostPolicyResponse{Principal: p, SigningKey: signingKey, CredentialScope: a.Credential.Scope()}, nil
+}

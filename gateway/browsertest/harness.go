@@ -150,3 +150,44 @@ func (b *Browser) Fetch(t testing.TB, page *Page, url, initJSON string, readHead
 	}
 	return res
 }
+
+// Eval loads page and runs script there, an expression whose value (a
+// promise is awaited) must be a string; it returns that string. A script
+// that throws fails the test, so only what the script itself catches can
+// count as a browser's refusal.
+func (b *Browser) Eval(t testing.TB, page *Page, script string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(page.Origin+"/")); err != nil {
+		t.Fatalf("browser: open %s: %v", page.Origin, err)
+	}
+	out, err := chromedp.Run(ctx, chromedp.Evaluate[string](script, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("browser script: %v", err)
+	}
+	return out
+}
+
+// Do runs chromedp steps in the browser's tab (after whatever the test
+// loaded last), bounded in time.
+func (b *Browser) Do(t testing.TB, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+}
+
+// Location is the address of the page the tab shows now.
+func (b *Browser) Location(t testing.TB) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatalf("browser location: %v", err)
+	}
+	return loc
+}

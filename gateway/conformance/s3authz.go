@@ -26,6 +26,37 @@ func S3Authorization(t *testing.T, tg Target, keys KeyMaker) {
 	t.Run("DeleteObjects", func(t *testing.T) { testDeleteObjectsAuthorization(t, tg, keys) })
 	t.Run("ObjectLock", func(t *testing.T) { testLockAuthorization(t, tg, keys) })
 	t.Run("Tagging", func(t *testing.T) { testTaggingAuthorization(t, tg, keys) })
+	t.Run("PostObject", func(t *testing.T) { testPostAuthorization(t, tg, keys) })
+}
+
+// testPostAuthorization: a form's policy is signed by a key, and the upload
+// is that key's write: it needs writeFiles, in the key's bucket and name
+// prefix, however the policy is worded.
+func testPostAuthorization(t *testing.T, tg Target, keys KeyMaker) {
+	admin := tg.AWS(t)
+	b := newBucket(t, admin, "authz-post")
+	other := newBucket(t, admin, "authz-post-other")
+	form := func(id, secret, bucket, key string) []FormField {
+		now := time.Now()
+		p := Policy{Expiration: now.Add(time.Hour), Conditions: []any{map[string]string{"bucket": bucket}, []string{"starts-with", "$key", ""}}}
+		for _, f := range tg.postAuth(id, now) {
+			p.Conditions = append(p.Conditions, map[string]string{f.Name: f.Value})
+		}
+		return append([]FormField{{"key", key}}, tg.SignPolicyWith(id, secret, p.JSON(), now)...)
+	}
+	file := func() *FormFile { return postFile("f", "authz") }
+	id, secret := keys(t, []string{"listBuckets", "writeFiles"}, b, "pub/")
+	if r := PostForm(t, tg.bucketURL(b), form(id, secret, b, "pub/ok"), file()); r.Status != 204 {
+		t.Fatalf("a form within the key's prefix: %d %s", r.Status, r.Body)
+	}
+	wantPostError(t, "outside the key's prefix", PostForm(t, tg.bucketURL(b), form(id, secret, b, "private/x"), file()), "AccessDenied", 403, "")
+	wantPostError(t, "outside the key's bucket", PostForm(t, tg.bucketURL(other), form(id, secret, other, "pub/x"), file()), "AccessDenied", 403, "")
+	id, secret = keys(t, []string{"listBuckets", "readFiles"}, b, "")
+	wantPostError(t, "a key without writeFiles", PostForm(t, tg.bucketURL(b), form(id, secret, b, "pub/y"), file()), "AccessDenied", 403, "")
+	for _, k := range []string{"private/x", "pub/y"} {
+		tg.headMissing(t, b, k)
+	}
+	tg.headMissing(t, other, "pub/x")
 }
 
 // testTaggingAuthorization: reading tags (and attributes) needs readFiles,

@@ -49,6 +49,7 @@ func S3Core(t *testing.T, tg Target) {
 	t.Run("SSEB2", func(t *testing.T) { testSSEB2(t, tg) })
 	t.Run("Tagging", func(t *testing.T) { testTagging(t, tg) })
 	t.Run("ObjectAttributes", func(t *testing.T) { testObjectAttributes(t, tg) })
+	t.Run("PresignedPost", func(t *testing.T) { testPresignedPost(t, tg) })
 }
 
 func newBucket(t *testing.T, c *s3.Client, prefix string) string {

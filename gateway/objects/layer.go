@@ -187,7 +187,10 @@ func (l *Layer) PutSegment(ctx context.Context, body io.Reader, expect Expect, e
 		if enc.Mode == metadatav1.EncryptionMode_ENCRYPTION_MODE_SSE_C {
 			sealer.hash = md5.New()
 		}
-		src, size = sealer, SealedSize(expect.Size)
+		src, size = sealer, -1
+		if expect.Size >= 0 {
+			size = SealedSize(expect.Size)
+		}
 	}
 	placement, err := l.blobs.Put(ctx, blobID, src, size)
 	if err != nil {

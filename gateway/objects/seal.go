@@ -30,9 +30,6 @@ func newGCM(key []byte) cipher.AEAD {
 // SSE-B2 a fresh data key from authd bound to the blob id.
 func (l *Layer) newSealer(ctx context.Context, blobID string, e Encryption, src io.Reader, size int64) (*sealReader, error) {
 	const op = "objects.seal"
-	if size < 0 {
-		return nil, errs.E(errs.MissingContentLength, op, nil)
-	}
 	h := sealHeader{mode: e.Mode}
 	if _, err := rand.Read(h.salt[:]); err != nil {
 		return nil, errs.E(errs.Internal, op, err)
@@ -52,24 +49,31 @@ func (l *Layer) newSealer(ctx context.Context, blobID string, e Encryption, src 
 		h.kekVersion, h.wrapped, root = dk.GetKekVersion(), dk.GetWrappedKey(), dk.GetDataKey()
 	}
 	header := h.marshal()
-	return &sealReader{
+	sr := &sealReader{
 		src: src, aead: newGCM(blobKey(e.Mode, root, h.salt[:])), header: header, out: header,
 		size: size, n: packages(size), in: make([]byte, SealPackageSize),
-	}, nil
+	}
+	if size < 0 {
+		sr.n = -1 // known when the source ends (fillUnknown)
+	}
+	return sr, nil
 }
 
-// sealReader turns a plaintext stream of a known size into an encrypted
-// blob: header, then sealed packages. It reads its source to EOF before it
-// seals the last package, so the digest reader underneath has verified
-// every digest before the blob can be complete; a verification error is
-// returned instead of the last package.
+// sealReader turns a plaintext stream into an encrypted blob: header, then
+// sealed packages. It reads its source to EOF before it seals the last
+// package, so the digest reader underneath has verified every digest
+// before the blob can be complete; a verification error is returned
+// instead of the last package. The size may be unknown (-1: a browser
+// form's file, a chunked body): the reader then looks one byte ahead to
+// learn which package is the last, whose nonce says so.
 type sealReader struct {
 	src    io.Reader
 	aead   cipher.AEAD
 	header []byte
-	size   int64
-	n      int64 // packages in the blob
-	next   int64 // the next package to seal
+	size   int64  // plaintext bytes, or -1 when unknown
+	n      int64  // packages in the blob (-1 until known, for an unknown size)
+	next   int64  // the next package to seal
+	ahead  []byte // a byte read past a full package (unknown size only)
 	in     []byte
 	out    []byte // sealed bytes not yet returned
 	sealed []byte // the buffer out points into
@@ -102,6 +106,9 @@ func (s *sealReader) Read(p []byte) (int, error) {
 
 // fill seals the next package into s.out.
 func (s *sealReader) fill() error {
+	if s.size < 0 {
+		return s.fillUnknown()
+	}
 	i := s.next
 	want := min(int64(SealPackageSize), s.size-i*SealPackageSize)
 	plain := s.in[:want]
@@ -136,6 +143,55 @@ func (s *sealReader) fill() error {
 	}
 	s.out = s.aead.Seal(s.sealed[:0], packageNonce(i, final), plain, s.header)
 	s.next++
+	return nil
+}
+
+// fillUnknown seals the next package of a source of unknown size: a full
+// package unless the source ends first, and the last one exactly when the
+// source is at EOF (one byte is read ahead to tell).
+func (s *sealReader) fillUnknown() error {
+	i := s.next
+	plain := s.in[:SealPackageSize]
+	k := copy(plain, s.ahead)
+	s.ahead = s.ahead[:0]
+	m, err := io.ReadFull(s.src, plain[k:])
+	k += m
+	final := false
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		final = true
+	case err != nil:
+		return err
+	default:
+		// A full package: the source ends here only if nothing follows.
+		var one [1]byte
+		for tries := 0; ; tries++ {
+			if tries == 100 {
+				return io.ErrNoProgress
+			}
+			n, err := s.src.Read(one[:])
+			if n > 0 {
+				s.ahead = append(s.ahead[:0], one[0])
+				break
+			}
+			if err == io.EOF {
+				final = true
+				break
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	plain = plain[:k]
+	if cap(s.sealed) < len(plain)+SealTagSize {
+		s.sealed = make([]byte, 0, SealPackageSize+SealTagSize)
+	}
+	s.out = s.aead.Seal(s.sealed[:0], packageNonce(i, final), plain, s.header)
+	s.next++
+	if final {
+		s.n = s.next
+	}
 	return nil
 }
 

@@ -110,8 +110,11 @@ var configCodes = map[string]apiError{
 // namedCodes are S3 codes no Kind maps to, chosen by an error's "s3_code"
 // detail (the tag refusals of objects.ValidateTags, the POST policy's).
 var namedCodes = map[string]apiError{
-	"InvalidTag": {"InvalidTag", 400, "The TagKey you have provided is invalid", false},
-	"BadRequest": {"BadRequest", 400, "Bad Request", false},
+	"InvalidTag":                   {"InvalidTag", 400, "The TagKey you have provided is invalid", false},
+	"BadRequest":                   {"BadRequest", 400, "Bad Request", false},
+	"InvalidPolicyDocument":        {"InvalidPolicyDocument", 400, "The content of the form does not meet the conditions specified in the policy document.", false},
+	"MalformedPOSTRequest":         {"MalformedPOSTRequest", 400, "The body of your POST request is not well-formed multipart/form-data.", false},
+	"MaxPostPreDataLengthExceeded": {"MaxPostPreDataLengthExceeded", 400, "Your POST request fields preceeding the upload file was too large.", false},
 }
 
 // detailElements renders error details as the extra XML elements S3 sends.
@@ -140,6 +143,9 @@ var detailElements = map[string]string{
 	"argument_value":                 "ArgumentValue",
 	"tag_key":                        "TagKey",
 	"tag_value":                      "TagValue",
+	"condition":                      "Condition",
+	"proposed_size":                  "ProposedSize",
+	"min_size_allowed":               "MinSizeAllowed",
 }
 
 // toAPIError maps a domain error to its S3 error.

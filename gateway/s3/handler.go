@@ -139,6 +139,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) error {
 		// CORS headers go on whatever answer follows, errors included.
 		h.applyCORS(ctx, w, r, c)
 	}
+	if req.Op == OpPostObject {
+		// A browser form's credentials are in its body, not its headers:
+		// postObject verifies them before it reveals whether the bucket
+		// exists or reads a byte of the file.
+		return c.spec.handler(h, w, r, c)
+	}
 	if err := h.authenticate(ctx, r, c); err != nil {
 		return err
 	}

@@ -66,4 +66,6 @@ var ops = map[Op]opSpec{
 	OpPutObjectTagging:           {"PutObjectTagging", "writeFiles", true, (*Handler).putObjectTagging},
 	OpDeleteObjectTagging:        {"DeleteObjectTagging", "writeFiles", true, (*Handler).deleteObjectTagging},
 	OpGetObjectAttributes:        {"GetObjectAttributes", "readFiles", true, (*Handler).getObjectAttributes},
+	// PostObject authenticates from its form, not its headers (handler.go).
+	OpPostObject: {"PostObject", "writeFiles", true, (*Handler).postObject},
 }

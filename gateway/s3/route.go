@@ -63,6 +63,7 @@ const (
 	OpPutObjectTagging
 	OpDeleteObjectTagging
 	OpGetObjectAttributes
+	OpPostObject
 	OpPreflight
 	// OpUnsupported is a recognised S3 feature B2 does not offer (tagging,
 	// website, policy...): 501 NotImplemented.
@@ -291,8 +292,8 @@ func classifyBucketOp(method string, q url.Values, has func(string) bool) Op {
 		if has("delete") {
 			return OpDeleteObjects
 		}
-		// Browser form POST upload (PostObject) is not supported.
-		return OpUnsupported
+		// A browser form upload; its Content-Type is the handler's to check.
+		return OpPostObject
 	}
 	return OpUnknown
 }

@@ -54,6 +54,9 @@ func TestClassify(t *testing.T) {
 		{"PUT", "/bucket?tagging", "", nil, Request{Op: OpUnsupported, Bucket: "bucket"}},
 		{"OPTIONS", "/bucket/key", "", nil, Request{Op: OpPreflight, Bucket: "bucket", Key: "key"}},
 		{"POST", "/", "", nil, Request{Op: OpUnknown}},
+		{"POST", "/bucket", "", nil, Request{Op: OpPostObject, Bucket: "bucket"}},
+		{"POST", "/", "mybucket.s3.localhost", nil, Request{Op: OpPostObject, Bucket: "mybucket", VirtualHost: true}},
+		{"POST", "/bucket?policy", "", nil, Request{Op: OpUnsupported, Bucket: "bucket"}},
 		{"PATCH", "/bucket/key", "", nil, Request{Op: OpUnknown, Bucket: "bucket", Key: "key"}},
 		// Virtual-hosted style.
 		{"GET", "/", "mybucket.s3.localhost:9000", nil, Request{Op: OpListObjects, Bucket: "mybucket", VirtualHost: true}},

@@ -26,6 +26,11 @@ var clientPackages = map[string]bool{
 	// authd runs, so the gateway cannot drift from authd's rules.
 	module + "authd/sigv4":  true,
 	module + "authd/policy": true,
+	// corsd's pure rule package, for the R2-style front-end: R2's JSON
+	// rule shape is converted and validated by the same code corsd runs
+	// (FromR2/ToR2 beside Validate), so a CORS change is made in one file.
+	// It does no I/O and holds no state.
+	module + "corsd/policy": true,
 }
 
 func roleOf(pkg string) string {

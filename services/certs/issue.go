@@ -229,7 +229,9 @@ func WriteFiles(certFile string, certPEM []byte, keyFile string, keyPEM []byte) 
 }
 
 // WriteFile writes one file through a temporary file and a rename.
-func WriteFile(path string, data []byte, mode os.FileMode) error { return writeAtomic(path, data, mode) }
+func WriteFile(path string, data []byte, mode os.FileMode) error {
+	return writeAtomic(path, data, mode)
+}
 
 func writeAtomic(path string, data []byte, mode os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

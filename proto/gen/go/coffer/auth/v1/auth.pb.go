@@ -599,6 +599,151 @@ func (x *VerifySigV4Response) GetCredentialScope() string {
 	return ""
 }
 
+// VerifyPostPolicyRequest carries a POST form's authentication fields as sent.
+type VerifyPostPolicyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// x-amz-algorithm (AWS4-HMAC-SHA256).
+	Algorithm string `protobuf:"bytes,1,opt,name=algorithm,proto3" json:"algorithm,omitempty"`
+	// x-amz-credential: <key id>/<YYYYMMDD>/<region>/s3/aws4_request.
+	Credential string `protobuf:"bytes,2,opt,name=credential,proto3" json:"credential,omitempty"`
+	// x-amz-date: YYYYMMDD'T'HHMMSS'Z'.
+	AmzDate string `protobuf:"bytes,3,opt,name=amz_date,json=amzDate,proto3" json:"amz_date,omitempty"`
+	// policy: the base64 policy document, the string to sign.
+	Policy string `protobuf:"bytes,4,opt,name=policy,proto3" json:"policy,omitempty"`
+	// x-amz-signature: 64 hex digits.
+	Signature     string `protobuf:"bytes,5,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyPostPolicyRequest) Reset() {
+	*x = VerifyPostPolicyRequest{}
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyPostPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyPostPolicyRequest) ProtoMessage() {}
+
+func (x *VerifyPostPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyPostPolicyRequest.ProtoReflect.Descriptor instead.
+func (*VerifyPostPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *VerifyPostPolicyRequest) GetAlgorithm() string {
+	if x != nil {
+		return x.Algorithm
+	}
+	return ""
+}
+
+func (x *VerifyPostPolicyRequest) GetCredential() string {
+	if x != nil {
+		return x.Credential
+	}
+	return ""
+}
+
+func (x *VerifyPostPolicyRequest) GetAmzDate() string {
+	if x != nil {
+		return x.AmzDate
+	}
+	return ""
+}
+
+func (x *VerifyPostPolicyRequest) GetPolicy() string {
+	if x != nil {
+		return x.Policy
+	}
+	return ""
+}
+
+func (x *VerifyPostPolicyRequest) GetSignature() string {
+	if x != nil {
+		return x.Signature
+	}
+	return ""
+}
+
+// VerifyPostPolicyResponse identifies the caller.
+type VerifyPostPolicyResponse struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Principal *Principal             `protobuf:"bytes,1,opt,name=principal,proto3" json:"principal,omitempty"`
+	// kSigning for the credential's scope.
+	SigningKey []byte `protobuf:"bytes,2,opt,name=signing_key,json=signingKey,proto3" json:"signing_key,omitempty"`
+	// date/region/s3/aws4_request.
+	CredentialScope string `protobuf:"bytes,3,opt,name=credential_scope,json=credentialScope,proto3" json:"credential_scope,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *VerifyPostPolicyResponse) Reset() {
+	*x = VerifyPostPolicyResponse{}
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyPostPolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyPostPolicyResponse) ProtoMessage() {}
+
+func (x *VerifyPostPolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyPostPolicyResponse.ProtoReflect.Descriptor instead.
+func (*VerifyPostPolicyResponse) Descriptor() ([]byte, []int) {
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *VerifyPostPolicyResponse) GetPrincipal() *Principal {
+	if x != nil {
+		return x.Principal
+	}
+	return nil
+}
+
+func (x *VerifyPostPolicyResponse) GetSigningKey() []byte {
+	if x != nil {
+		return x.SigningKey
+	}
+	return nil
+}
+
+func (x *VerifyPostPolicyResponse) GetCredentialScope() string {
+	if x != nil {
+		return x.CredentialScope
+	}
+	return ""
+}
+
 // AuthorizeAccountRequest carries Basic-auth credentials.
 type AuthorizeAccountRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -610,7 +755,7 @@ type AuthorizeAccountRequest struct {
 
 func (x *AuthorizeAccountRequest) Reset() {
 	*x = AuthorizeAccountRequest{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[6]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -622,7 +767,7 @@ func (x *AuthorizeAccountRequest) String() string {
 func (*AuthorizeAccountRequest) ProtoMessage() {}
 
 func (x *AuthorizeAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[6]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -635,7 +780,7 @@ func (x *AuthorizeAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeAccountRequest.ProtoReflect.Descriptor instead.
 func (*AuthorizeAccountRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{6}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AuthorizeAccountRequest) GetKeyId() string {
@@ -664,7 +809,7 @@ type AuthorizeAccountResponse struct {
 
 func (x *AuthorizeAccountResponse) Reset() {
 	*x = AuthorizeAccountResponse{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[7]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -676,7 +821,7 @@ func (x *AuthorizeAccountResponse) String() string {
 func (*AuthorizeAccountResponse) ProtoMessage() {}
 
 func (x *AuthorizeAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[7]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -689,7 +834,7 @@ func (x *AuthorizeAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeAccountResponse.ProtoReflect.Descriptor instead.
 func (*AuthorizeAccountResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{7}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AuthorizeAccountResponse) GetPrincipal() *Principal {
@@ -729,7 +874,7 @@ type VerifyTokenRequest struct {
 
 func (x *VerifyTokenRequest) Reset() {
 	*x = VerifyTokenRequest{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[8]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -741,7 +886,7 @@ func (x *VerifyTokenRequest) String() string {
 func (*VerifyTokenRequest) ProtoMessage() {}
 
 func (x *VerifyTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[8]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -754,7 +899,7 @@ func (x *VerifyTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyTokenRequest.ProtoReflect.Descriptor instead.
 func (*VerifyTokenRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{8}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *VerifyTokenRequest) GetToken() string {
@@ -799,7 +944,7 @@ type VerifyTokenResponse struct {
 
 func (x *VerifyTokenResponse) Reset() {
 	*x = VerifyTokenResponse{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[9]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -811,7 +956,7 @@ func (x *VerifyTokenResponse) String() string {
 func (*VerifyTokenResponse) ProtoMessage() {}
 
 func (x *VerifyTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[9]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -824,7 +969,7 @@ func (x *VerifyTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyTokenResponse.ProtoReflect.Descriptor instead.
 func (*VerifyTokenResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{9}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *VerifyTokenResponse) GetPrincipal() *Principal {
@@ -868,7 +1013,7 @@ type CreateUploadTokenRequest struct {
 
 func (x *CreateUploadTokenRequest) Reset() {
 	*x = CreateUploadTokenRequest{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[10]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -880,7 +1025,7 @@ func (x *CreateUploadTokenRequest) String() string {
 func (*CreateUploadTokenRequest) ProtoMessage() {}
 
 func (x *CreateUploadTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[10]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -893,7 +1038,7 @@ func (x *CreateUploadTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUploadTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateUploadTokenRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{10}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreateUploadTokenRequest) GetAccountToken() string {
@@ -921,7 +1066,7 @@ type CreateUploadTokenResponse struct {
 
 func (x *CreateUploadTokenResponse) Reset() {
 	*x = CreateUploadTokenResponse{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[11]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -933,7 +1078,7 @@ func (x *CreateUploadTokenResponse) String() string {
 func (*CreateUploadTokenResponse) ProtoMessage() {}
 
 func (x *CreateUploadTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[11]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -946,7 +1091,7 @@ func (x *CreateUploadTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUploadTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateUploadTokenResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{11}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateUploadTokenResponse) GetAuthorizationToken() string {
@@ -977,7 +1122,7 @@ type CreateDownloadAuthorizationRequest struct {
 
 func (x *CreateDownloadAuthorizationRequest) Reset() {
 	*x = CreateDownloadAuthorizationRequest{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[12]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -989,7 +1134,7 @@ func (x *CreateDownloadAuthorizationRequest) String() string {
 func (*CreateDownloadAuthorizationRequest) ProtoMessage() {}
 
 func (x *CreateDownloadAuthorizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[12]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1002,7 +1147,7 @@ func (x *CreateDownloadAuthorizationRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use CreateDownloadAuthorizationRequest.ProtoReflect.Descriptor instead.
 func (*CreateDownloadAuthorizationRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{12}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreateDownloadAuthorizationRequest) GetAccountToken() string {
@@ -1043,7 +1188,7 @@ type CreateDownloadAuthorizationResponse struct {
 
 func (x *CreateDownloadAuthorizationResponse) Reset() {
 	*x = CreateDownloadAuthorizationResponse{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[13]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1055,7 +1200,7 @@ func (x *CreateDownloadAuthorizationResponse) String() string {
 func (*CreateDownloadAuthorizationResponse) ProtoMessage() {}
 
 func (x *CreateDownloadAuthorizationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[13]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1068,7 +1213,7 @@ func (x *CreateDownloadAuthorizationResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use CreateDownloadAuthorizationResponse.ProtoReflect.Descriptor instead.
 func (*CreateDownloadAuthorizationResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{13}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CreateDownloadAuthorizationResponse) GetAuthorizationToken() string {
@@ -1089,7 +1234,7 @@ type AuthorizeRequest struct {
 
 func (x *AuthorizeRequest) Reset() {
 	*x = AuthorizeRequest{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[14]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1101,7 +1246,7 @@ func (x *AuthorizeRequest) String() string {
 func (*AuthorizeRequest) ProtoMessage() {}
 
 func (x *AuthorizeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[14]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1114,7 +1259,7 @@ func (x *AuthorizeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeRequest.ProtoReflect.Descriptor instead.
 func (*AuthorizeRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{14}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AuthorizeRequest) GetPrincipal() *Principal {
@@ -1140,7 +1285,7 @@ type AuthorizeResponse struct {
 
 func (x *AuthorizeResponse) Reset() {
 	*x = AuthorizeResponse{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[15]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1152,7 +1297,7 @@ func (x *AuthorizeResponse) String() string {
 func (*AuthorizeResponse) ProtoMessage() {}
 
 func (x *AuthorizeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[15]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1165,7 +1310,7 @@ func (x *AuthorizeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeResponse.ProtoReflect.Descriptor instead.
 func (*AuthorizeResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{15}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{17}
 }
 
 // CreateKeyRequest creates a key.
@@ -1186,7 +1331,7 @@ type CreateKeyRequest struct {
 
 func (x *CreateKeyRequest) Reset() {
 	*x = CreateKeyRequest{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[16]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1198,7 +1343,7 @@ func (x *CreateKeyRequest) String() string {
 func (*CreateKeyRequest) ProtoMessage() {}
 
 func (x *CreateKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[16]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1211,7 +1356,7 @@ func (x *CreateKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateKeyRequest.ProtoReflect.Descriptor instead.
 func (*CreateKeyRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{16}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CreateKeyRequest) GetName() string {
@@ -1274,7 +1419,7 @@ type CreateKeyResponse struct {
 
 func (x *CreateKeyResponse) Reset() {
 	*x = CreateKeyResponse{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[17]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1286,7 +1431,7 @@ func (x *CreateKeyResponse) String() string {
 func (*CreateKeyResponse) ProtoMessage() {}
 
 func (x *CreateKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[17]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1299,7 +1444,7 @@ func (x *CreateKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateKeyResponse.ProtoReflect.Descriptor instead.
 func (*CreateKeyResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{17}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateKeyResponse) GetKey() *KeyInfo {
@@ -1327,7 +1472,7 @@ type ListKeysRequest struct {
 
 func (x *ListKeysRequest) Reset() {
 	*x = ListKeysRequest{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[18]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1339,7 +1484,7 @@ func (x *ListKeysRequest) String() string {
 func (*ListKeysRequest) ProtoMessage() {}
 
 func (x *ListKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[18]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1352,7 +1497,7 @@ func (x *ListKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListKeysRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{18}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListKeysRequest) GetPageSize() int32 {
@@ -1380,7 +1525,7 @@ type ListKeysResponse struct {
 
 func (x *ListKeysResponse) Reset() {
 	*x = ListKeysResponse{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[19]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1392,7 +1537,7 @@ func (x *ListKeysResponse) String() string {
 func (*ListKeysResponse) ProtoMessage() {}
 
 func (x *ListKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[19]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1405,7 +1550,7 @@ func (x *ListKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListKeysResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{19}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListKeysResponse) GetKeys() []*KeyInfo {
@@ -1432,7 +1577,7 @@ type DeleteKeyRequest struct {
 
 func (x *DeleteKeyRequest) Reset() {
 	*x = DeleteKeyRequest{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[20]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1444,7 +1589,7 @@ func (x *DeleteKeyRequest) String() string {
 func (*DeleteKeyRequest) ProtoMessage() {}
 
 func (x *DeleteKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[20]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1457,7 +1602,7 @@ func (x *DeleteKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteKeyRequest.ProtoReflect.Descriptor instead.
 func (*DeleteKeyRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{20}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *DeleteKeyRequest) GetKeyId() string {
@@ -1477,7 +1622,7 @@ type DeleteKeyResponse struct {
 
 func (x *DeleteKeyResponse) Reset() {
 	*x = DeleteKeyResponse{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[21]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1489,7 +1634,7 @@ func (x *DeleteKeyResponse) String() string {
 func (*DeleteKeyResponse) ProtoMessage() {}
 
 func (x *DeleteKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[21]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1502,7 +1647,7 @@ func (x *DeleteKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteKeyResponse.ProtoReflect.Descriptor instead.
 func (*DeleteKeyResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{21}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *DeleteKeyResponse) GetKey() *KeyInfo {
@@ -1523,7 +1668,7 @@ type GenerateDataKeyRequest struct {
 
 func (x *GenerateDataKeyRequest) Reset() {
 	*x = GenerateDataKeyRequest{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[22]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1535,7 +1680,7 @@ func (x *GenerateDataKeyRequest) String() string {
 func (*GenerateDataKeyRequest) ProtoMessage() {}
 
 func (x *GenerateDataKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[22]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1548,7 +1693,7 @@ func (x *GenerateDataKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateDataKeyRequest.ProtoReflect.Descriptor instead.
 func (*GenerateDataKeyRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{22}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GenerateDataKeyRequest) GetContext() string {
@@ -1573,7 +1718,7 @@ type GenerateDataKeyResponse struct {
 
 func (x *GenerateDataKeyResponse) Reset() {
 	*x = GenerateDataKeyResponse{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[23]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1585,7 +1730,7 @@ func (x *GenerateDataKeyResponse) String() string {
 func (*GenerateDataKeyResponse) ProtoMessage() {}
 
 func (x *GenerateDataKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[23]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1598,7 +1743,7 @@ func (x *GenerateDataKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateDataKeyResponse.ProtoReflect.Descriptor instead.
 func (*GenerateDataKeyResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{23}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GenerateDataKeyResponse) GetDataKey() []byte {
@@ -1635,7 +1780,7 @@ type UnwrapDataKeyRequest struct {
 
 func (x *UnwrapDataKeyRequest) Reset() {
 	*x = UnwrapDataKeyRequest{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[24]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1647,7 +1792,7 @@ func (x *UnwrapDataKeyRequest) String() string {
 func (*UnwrapDataKeyRequest) ProtoMessage() {}
 
 func (x *UnwrapDataKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[24]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1660,7 +1805,7 @@ func (x *UnwrapDataKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnwrapDataKeyRequest.ProtoReflect.Descriptor instead.
 func (*UnwrapDataKeyRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{24}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *UnwrapDataKeyRequest) GetContext() string {
@@ -1694,7 +1839,7 @@ type UnwrapDataKeyResponse struct {
 
 func (x *UnwrapDataKeyResponse) Reset() {
 	*x = UnwrapDataKeyResponse{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[25]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1706,7 +1851,7 @@ func (x *UnwrapDataKeyResponse) String() string {
 func (*UnwrapDataKeyResponse) ProtoMessage() {}
 
 func (x *UnwrapDataKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[25]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1719,7 +1864,7 @@ func (x *UnwrapDataKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnwrapDataKeyResponse.ProtoReflect.Descriptor instead.
 func (*UnwrapDataKeyResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{25}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *UnwrapDataKeyResponse) GetDataKey() []byte {
@@ -1786,7 +1931,20 @@ const file_coffer_auth_v1_auth_proto_rawDesc = "" +
 	"signingKey\x12%\n" +
 	"\x0eseed_signature\x18\x04 \x01(\tR\rseedSignature\x12\x19\n" +
 	"\bamz_date\x18\x05 \x01(\tR\aamzDate\x12)\n" +
-	"\x10credential_scope\x18\x06 \x01(\tR\x0fcredentialScope\"H\n" +
+	"\x10credential_scope\x18\x06 \x01(\tR\x0fcredentialScope\"\xa8\x01\n" +
+	"\x17VerifyPostPolicyRequest\x12\x1c\n" +
+	"\talgorithm\x18\x01 \x01(\tR\talgorithm\x12\x1e\n" +
+	"\n" +
+	"credential\x18\x02 \x01(\tR\n" +
+	"credential\x12\x19\n" +
+	"\bamz_date\x18\x03 \x01(\tR\aamzDate\x12\x16\n" +
+	"\x06policy\x18\x04 \x01(\tR\x06policy\x12\x1c\n" +
+	"\tsignature\x18\x05 \x01(\tR\tsignature\"\x9f\x01\n" +
+	"\x18VerifyPostPolicyResponse\x127\n" +
+	"\tprincipal\x18\x01 \x01(\v2\x19.coffer.auth.v1.PrincipalR\tprincipal\x12\x1f\n" +
+	"\vsigning_key\x18\x02 \x01(\fR\n" +
+	"signingKey\x12)\n" +
+	"\x10credential_scope\x18\x03 \x01(\tR\x0fcredentialScope\"H\n" +
 	"\x17AuthorizeAccountRequest\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x16\n" +
 	"\x06secret\x18\x02 \x01(\tR\x06secret\"\xc3\x01\n" +
@@ -1866,9 +2024,10 @@ const file_coffer_auth_v1_auth_proto_rawDesc = "" +
 	"\x16TOKEN_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12TOKEN_KIND_ACCOUNT\x10\x01\x12\x15\n" +
 	"\x11TOKEN_KIND_UPLOAD\x10\x02\x12\x17\n" +
-	"\x13TOKEN_KIND_DOWNLOAD\x10\x032\x9e\b\n" +
+	"\x13TOKEN_KIND_DOWNLOAD\x10\x032\x85\t\n" +
 	"\vAuthService\x12V\n" +
 	"\vVerifySigV4\x12\".coffer.auth.v1.VerifySigV4Request\x1a#.coffer.auth.v1.VerifySigV4Response\x12e\n" +
+	"\x10VerifyPostPolicy\x12'.coffer.auth.v1.VerifyPostPolicyRequest\x1a(.coffer.auth.v1.VerifyPostPolicyResponse\x12e\n" +
 	"\x10AuthorizeAccount\x12'.coffer.auth.v1.AuthorizeAccountRequest\x1a(.coffer.auth.v1.AuthorizeAccountResponse\x12V\n" +
 	"\vVerifyToken\x12\".coffer.auth.v1.VerifyTokenRequest\x1a#.coffer.auth.v1.VerifyTokenResponse\x12h\n" +
 	"\x11CreateUploadToken\x12(.coffer.auth.v1.CreateUploadTokenRequest\x1a).coffer.auth.v1.CreateUploadTokenResponse\x12\x86\x01\n" +
@@ -1894,7 +2053,7 @@ func file_coffer_auth_v1_auth_proto_rawDescGZIP() []byte {
 }
 
 var file_coffer_auth_v1_auth_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_coffer_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_coffer_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_coffer_auth_v1_auth_proto_goTypes = []any{
 	(TokenKind)(0),                              // 0: coffer.auth.v1.TokenKind
 	(*Principal)(nil),                           // 1: coffer.auth.v1.Principal
@@ -1903,68 +2062,73 @@ var file_coffer_auth_v1_auth_proto_goTypes = []any{
 	(*HTTPHeader)(nil),                          // 4: coffer.auth.v1.HTTPHeader
 	(*VerifySigV4Request)(nil),                  // 5: coffer.auth.v1.VerifySigV4Request
 	(*VerifySigV4Response)(nil),                 // 6: coffer.auth.v1.VerifySigV4Response
-	(*AuthorizeAccountRequest)(nil),             // 7: coffer.auth.v1.AuthorizeAccountRequest
-	(*AuthorizeAccountResponse)(nil),            // 8: coffer.auth.v1.AuthorizeAccountResponse
-	(*VerifyTokenRequest)(nil),                  // 9: coffer.auth.v1.VerifyTokenRequest
-	(*VerifyTokenResponse)(nil),                 // 10: coffer.auth.v1.VerifyTokenResponse
-	(*CreateUploadTokenRequest)(nil),            // 11: coffer.auth.v1.CreateUploadTokenRequest
-	(*CreateUploadTokenResponse)(nil),           // 12: coffer.auth.v1.CreateUploadTokenResponse
-	(*CreateDownloadAuthorizationRequest)(nil),  // 13: coffer.auth.v1.CreateDownloadAuthorizationRequest
-	(*CreateDownloadAuthorizationResponse)(nil), // 14: coffer.auth.v1.CreateDownloadAuthorizationResponse
-	(*AuthorizeRequest)(nil),                    // 15: coffer.auth.v1.AuthorizeRequest
-	(*AuthorizeResponse)(nil),                   // 16: coffer.auth.v1.AuthorizeResponse
-	(*CreateKeyRequest)(nil),                    // 17: coffer.auth.v1.CreateKeyRequest
-	(*CreateKeyResponse)(nil),                   // 18: coffer.auth.v1.CreateKeyResponse
-	(*ListKeysRequest)(nil),                     // 19: coffer.auth.v1.ListKeysRequest
-	(*ListKeysResponse)(nil),                    // 20: coffer.auth.v1.ListKeysResponse
-	(*DeleteKeyRequest)(nil),                    // 21: coffer.auth.v1.DeleteKeyRequest
-	(*DeleteKeyResponse)(nil),                   // 22: coffer.auth.v1.DeleteKeyResponse
-	(*GenerateDataKeyRequest)(nil),              // 23: coffer.auth.v1.GenerateDataKeyRequest
-	(*GenerateDataKeyResponse)(nil),             // 24: coffer.auth.v1.GenerateDataKeyResponse
-	(*UnwrapDataKeyRequest)(nil),                // 25: coffer.auth.v1.UnwrapDataKeyRequest
-	(*UnwrapDataKeyResponse)(nil),               // 26: coffer.auth.v1.UnwrapDataKeyResponse
+	(*VerifyPostPolicyRequest)(nil),             // 7: coffer.auth.v1.VerifyPostPolicyRequest
+	(*VerifyPostPolicyResponse)(nil),            // 8: coffer.auth.v1.VerifyPostPolicyResponse
+	(*AuthorizeAccountRequest)(nil),             // 9: coffer.auth.v1.AuthorizeAccountRequest
+	(*AuthorizeAccountResponse)(nil),            // 10: coffer.auth.v1.AuthorizeAccountResponse
+	(*VerifyTokenRequest)(nil),                  // 11: coffer.auth.v1.VerifyTokenRequest
+	(*VerifyTokenResponse)(nil),                 // 12: coffer.auth.v1.VerifyTokenResponse
+	(*CreateUploadTokenRequest)(nil),            // 13: coffer.auth.v1.CreateUploadTokenRequest
+	(*CreateUploadTokenResponse)(nil),           // 14: coffer.auth.v1.CreateUploadTokenResponse
+	(*CreateDownloadAuthorizationRequest)(nil),  // 15: coffer.auth.v1.CreateDownloadAuthorizationRequest
+	(*CreateDownloadAuthorizationResponse)(nil), // 16: coffer.auth.v1.CreateDownloadAuthorizationResponse
+	(*AuthorizeRequest)(nil),                    // 17: coffer.auth.v1.AuthorizeRequest
+	(*AuthorizeResponse)(nil),                   // 18: coffer.auth.v1.AuthorizeResponse
+	(*CreateKeyRequest)(nil),                    // 19: coffer.auth.v1.CreateKeyRequest
+	(*CreateKeyResponse)(nil),                   // 20: coffer.auth.v1.CreateKeyResponse
+	(*ListKeysRequest)(nil),                     // 21: coffer.auth.v1.ListKeysRequest
+	(*ListKeysResponse)(nil),                    // 22: coffer.auth.v1.ListKeysResponse
+	(*DeleteKeyRequest)(nil),                    // 23: coffer.auth.v1.DeleteKeyRequest
+	(*DeleteKeyResponse)(nil),                   // 24: coffer.auth.v1.DeleteKeyResponse
+	(*GenerateDataKeyRequest)(nil),              // 25: coffer.auth.v1.GenerateDataKeyRequest
+	(*GenerateDataKeyResponse)(nil),             // 26: coffer.auth.v1.GenerateDataKeyResponse
+	(*UnwrapDataKeyRequest)(nil),                // 27: coffer.auth.v1.UnwrapDataKeyRequest
+	(*UnwrapDataKeyResponse)(nil),               // 28: coffer.auth.v1.UnwrapDataKeyResponse
 }
 var file_coffer_auth_v1_auth_proto_depIdxs = []int32{
 	4,  // 0: coffer.auth.v1.VerifySigV4Request.headers:type_name -> coffer.auth.v1.HTTPHeader
 	2,  // 1: coffer.auth.v1.VerifySigV4Request.access:type_name -> coffer.auth.v1.Access
 	1,  // 2: coffer.auth.v1.VerifySigV4Response.principal:type_name -> coffer.auth.v1.Principal
-	1,  // 3: coffer.auth.v1.AuthorizeAccountResponse.principal:type_name -> coffer.auth.v1.Principal
-	0,  // 4: coffer.auth.v1.VerifyTokenRequest.kinds:type_name -> coffer.auth.v1.TokenKind
-	2,  // 5: coffer.auth.v1.VerifyTokenRequest.access:type_name -> coffer.auth.v1.Access
-	1,  // 6: coffer.auth.v1.VerifyTokenResponse.principal:type_name -> coffer.auth.v1.Principal
-	0,  // 7: coffer.auth.v1.VerifyTokenResponse.kind:type_name -> coffer.auth.v1.TokenKind
-	1,  // 8: coffer.auth.v1.AuthorizeRequest.principal:type_name -> coffer.auth.v1.Principal
-	2,  // 9: coffer.auth.v1.AuthorizeRequest.access:type_name -> coffer.auth.v1.Access
-	3,  // 10: coffer.auth.v1.CreateKeyResponse.key:type_name -> coffer.auth.v1.KeyInfo
-	3,  // 11: coffer.auth.v1.ListKeysResponse.keys:type_name -> coffer.auth.v1.KeyInfo
-	3,  // 12: coffer.auth.v1.DeleteKeyResponse.key:type_name -> coffer.auth.v1.KeyInfo
-	5,  // 13: coffer.auth.v1.AuthService.VerifySigV4:input_type -> coffer.auth.v1.VerifySigV4Request
-	7,  // 14: coffer.auth.v1.AuthService.AuthorizeAccount:input_type -> coffer.auth.v1.AuthorizeAccountRequest
-	9,  // 15: coffer.auth.v1.AuthService.VerifyToken:input_type -> coffer.auth.v1.VerifyTokenRequest
-	11, // 16: coffer.auth.v1.AuthService.CreateUploadToken:input_type -> coffer.auth.v1.CreateUploadTokenRequest
-	13, // 17: coffer.auth.v1.AuthService.CreateDownloadAuthorization:input_type -> coffer.auth.v1.CreateDownloadAuthorizationRequest
-	15, // 18: coffer.auth.v1.AuthService.Authorize:input_type -> coffer.auth.v1.AuthorizeRequest
-	17, // 19: coffer.auth.v1.AuthService.CreateKey:input_type -> coffer.auth.v1.CreateKeyRequest
-	19, // 20: coffer.auth.v1.AuthService.ListKeys:input_type -> coffer.auth.v1.ListKeysRequest
-	21, // 21: coffer.auth.v1.AuthService.DeleteKey:input_type -> coffer.auth.v1.DeleteKeyRequest
-	23, // 22: coffer.auth.v1.AuthService.GenerateDataKey:input_type -> coffer.auth.v1.GenerateDataKeyRequest
-	25, // 23: coffer.auth.v1.AuthService.UnwrapDataKey:input_type -> coffer.auth.v1.UnwrapDataKeyRequest
-	6,  // 24: coffer.auth.v1.AuthService.VerifySigV4:output_type -> coffer.auth.v1.VerifySigV4Response
-	8,  // 25: coffer.auth.v1.AuthService.AuthorizeAccount:output_type -> coffer.auth.v1.AuthorizeAccountResponse
-	10, // 26: coffer.auth.v1.AuthService.VerifyToken:output_type -> coffer.auth.v1.VerifyTokenResponse
-	12, // 27: coffer.auth.v1.AuthService.CreateUploadToken:output_type -> coffer.auth.v1.CreateUploadTokenResponse
-	14, // 28: coffer.auth.v1.AuthService.CreateDownloadAuthorization:output_type -> coffer.auth.v1.CreateDownloadAuthorizationResponse
-	16, // 29: coffer.auth.v1.AuthService.Authorize:output_type -> coffer.auth.v1.AuthorizeResponse
-	18, // 30: coffer.auth.v1.AuthService.CreateKey:output_type -> coffer.auth.v1.CreateKeyResponse
-	20, // 31: coffer.auth.v1.AuthService.ListKeys:output_type -> coffer.auth.v1.ListKeysResponse
-	22, // 32: coffer.auth.v1.AuthService.DeleteKey:output_type -> coffer.auth.v1.DeleteKeyResponse
-	24, // 33: coffer.auth.v1.AuthService.GenerateDataKey:output_type -> coffer.auth.v1.GenerateDataKeyResponse
-	26, // 34: coffer.auth.v1.AuthService.UnwrapDataKey:output_type -> coffer.auth.v1.UnwrapDataKeyResponse
-	24, // [24:35] is the sub-list for method output_type
-	13, // [13:24] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	1,  // 3: coffer.auth.v1.VerifyPostPolicyResponse.principal:type_name -> coffer.auth.v1.Principal
+	1,  // 4: coffer.auth.v1.AuthorizeAccountResponse.principal:type_name -> coffer.auth.v1.Principal
+	0,  // 5: coffer.auth.v1.VerifyTokenRequest.kinds:type_name -> coffer.auth.v1.TokenKind
+	2,  // 6: coffer.auth.v1.VerifyTokenRequest.access:type_name -> coffer.auth.v1.Access
+	1,  // 7: coffer.auth.v1.VerifyTokenResponse.principal:type_name -> coffer.auth.v1.Principal
+	0,  // 8: coffer.auth.v1.VerifyTokenResponse.kind:type_name -> coffer.auth.v1.TokenKind
+	1,  // 9: coffer.auth.v1.AuthorizeRequest.principal:type_name -> coffer.auth.v1.Principal
+	2,  // 10: coffer.auth.v1.AuthorizeRequest.access:type_name -> coffer.auth.v1.Access
+	3,  // 11: coffer.auth.v1.CreateKeyResponse.key:type_name -> coffer.auth.v1.KeyInfo
+	3,  // 12: coffer.auth.v1.ListKeysResponse.keys:type_name -> coffer.auth.v1.KeyInfo
+	3,  // 13: coffer.auth.v1.DeleteKeyResponse.key:type_name -> coffer.auth.v1.KeyInfo
+	5,  // 14: coffer.auth.v1.AuthService.VerifySigV4:input_type -> coffer.auth.v1.VerifySigV4Request
+	7,  // 15: coffer.auth.v1.AuthService.VerifyPostPolicy:input_type -> coffer.auth.v1.VerifyPostPolicyRequest
+	9,  // 16: coffer.auth.v1.AuthService.AuthorizeAccount:input_type -> coffer.auth.v1.AuthorizeAccountRequest
+	11, // 17: coffer.auth.v1.AuthService.VerifyToken:input_type -> coffer.auth.v1.VerifyTokenRequest
+	13, // 18: coffer.auth.v1.AuthService.CreateUploadToken:input_type -> coffer.auth.v1.CreateUploadTokenRequest
+	15, // 19: coffer.auth.v1.AuthService.CreateDownloadAuthorization:input_type -> coffer.auth.v1.CreateDownloadAuthorizationRequest
+	17, // 20: coffer.auth.v1.AuthService.Authorize:input_type -> coffer.auth.v1.AuthorizeRequest
+	19, // 21: coffer.auth.v1.AuthService.CreateKey:input_type -> coffer.auth.v1.CreateKeyRequest
+	21, // 22: coffer.auth.v1.AuthService.ListKeys:input_type -> coffer.auth.v1.ListKeysRequest
+	23, // 23: coffer.auth.v1.AuthService.DeleteKey:input_type -> coffer.auth.v1.DeleteKeyRequest
+	25, // 24: coffer.auth.v1.AuthService.GenerateDataKey:input_type -> coffer.auth.v1.GenerateDataKeyRequest
+	27, // 25: coffer.auth.v1.AuthService.UnwrapDataKey:input_type -> coffer.auth.v1.UnwrapDataKeyRequest
+	6,  // 26: coffer.auth.v1.AuthService.VerifySigV4:output_type -> coffer.auth.v1.VerifySigV4Response
+	8,  // 27: coffer.auth.v1.AuthService.VerifyPostPolicy:output_type -> coffer.auth.v1.VerifyPostPolicyResponse
+	10, // 28: coffer.auth.v1.AuthService.AuthorizeAccount:output_type -> coffer.auth.v1.AuthorizeAccountResponse
+	12, // 29: coffer.auth.v1.AuthService.VerifyToken:output_type -> coffer.auth.v1.VerifyTokenResponse
+	14, // 30: coffer.auth.v1.AuthService.CreateUploadToken:output_type -> coffer.auth.v1.CreateUploadTokenResponse
+	16, // 31: coffer.auth.v1.AuthService.CreateDownloadAuthorization:output_type -> coffer.auth.v1.CreateDownloadAuthorizationResponse
+	18, // 32: coffer.auth.v1.AuthService.Authorize:output_type -> coffer.auth.v1.AuthorizeResponse
+	20, // 33: coffer.auth.v1.AuthService.CreateKey:output_type -> coffer.auth.v1.CreateKeyResponse
+	22, // 34: coffer.auth.v1.AuthService.ListKeys:output_type -> coffer.auth.v1.ListKeysResponse
+	24, // 35: coffer.auth.v1.AuthService.DeleteKey:output_type -> coffer.auth.v1.DeleteKeyResponse
+	26, // 36: coffer.auth.v1.AuthService.GenerateDataKey:output_type -> coffer.auth.v1.GenerateDataKeyResponse
+	28, // 37: coffer.auth.v1.AuthService.UnwrapDataKey:output_type -> coffer.auth.v1.UnwrapDataKeyResponse
+	26, // [26:38] is the sub-list for method output_type
+	14, // [14:26] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_coffer_auth_v1_auth_proto_init() }
@@ -1978,7 +2142,7 @@ func file_coffer_auth_v1_auth_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_coffer_auth_v1_auth_proto_rawDesc), len(file_coffer_auth_v1_auth_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   26,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -20,6 +20,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	AuthService_VerifySigV4_FullMethodName                 = "/coffer.auth.v1.AuthService/VerifySigV4"
+	AuthService_VerifyPostPolicy_FullMethodName            = "/coffer.auth.v1.AuthService/VerifyPostPolicy"
 	AuthService_AuthorizeAccount_FullMethodName            = "/coffer.auth.v1.AuthService/AuthorizeAccount"
 	AuthService_VerifyToken_FullMethodName                 = "/coffer.auth.v1.AuthService/VerifyToken"
 	AuthService_CreateUploadToken_FullMethodName           = "/coffer.auth.v1.AuthService/CreateUploadToken"
@@ -46,6 +47,13 @@ type AuthServiceClient interface {
 	// the scope-bound signing key (never the secret) so the gateway can verify
 	// chunk signatures as the bytes flow.
 	VerifySigV4(ctx context.Context, in *VerifySigV4Request, opts ...grpc.CallOption) (*VerifySigV4Response, error)
+	// VerifyPostPolicy checks the signature of a browser-form upload (S3 POST
+	// Object): a SigV4 signature of the form's base64 policy with the
+	// credential's scope-bound signing key. It returns the principal and that
+	// signing key (never the secret), so the gateway can verify later forms of
+	// the same key and scope itself. The policy's conditions are the caller's
+	// to check.
+	VerifyPostPolicy(ctx context.Context, in *VerifyPostPolicyRequest, opts ...grpc.CallOption) (*VerifyPostPolicyResponse, error)
 	// AuthorizeAccount exchanges a key id and secret for a B2 account token.
 	AuthorizeAccount(ctx context.Context, in *AuthorizeAccountRequest, opts ...grpc.CallOption) (*AuthorizeAccountResponse, error)
 	// VerifyToken checks a B2 token and, when access is set, authorizes it.
@@ -85,6 +93,16 @@ func (c *authServiceClient) VerifySigV4(ctx context.Context, in *VerifySigV4Requ
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(VerifySigV4Response)
 	err := c.cc.Invoke(ctx, AuthService_VerifySigV4_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *authServiceClient) VerifyPostPolicy(ctx context.Context, in *VerifyPostPolicyRequest, opts ...grpc.CallOption) (*VerifyPostPolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(VerifyPostPolicyResponse)
+	err := c.cc.Invoke(ctx, AuthService_VerifyPostPolicy_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -205,6 +223,13 @@ type AuthServiceServer interface {
 	// the scope-bound signing key (never the secret) so the gateway can verify
 	// chunk signatures as the bytes flow.
 	VerifySigV4(context.Context, *VerifySigV4Request) (*VerifySigV4Response, error)
+	// VerifyPostPolicy checks the signature of a browser-form upload (S3 POST
+	// Object): a SigV4 signature of the form's base64 policy with the
+	// credential's scope-bound signing key. It returns the principal and that
+	// signing key (never the secret), so the gateway can verify later forms of
+	// the same key and scope itself. The policy's conditions are the caller's
+	// to check.
+	VerifyPostPolicy(context.Context, *VerifyPostPolicyRequest) (*VerifyPostPolicyResponse, error)
 	// AuthorizeAccount exchanges a key id and secret for a B2 account token.
 	AuthorizeAccount(context.Context, *AuthorizeAccountRequest) (*AuthorizeAccountResponse, error)
 	// VerifyToken checks a B2 token and, when access is set, authorizes it.
@@ -242,6 +267,9 @@ type UnimplementedAuthServiceServer struct{}
 
 func (UnimplementedAuthServiceServer) VerifySigV4(context.Context, *VerifySigV4Request) (*VerifySigV4Response, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method VerifySigV4 not implemented")
+}
+func (UnimplementedAuthServiceServer) VerifyPostPolicy(context.Context, *VerifyPostPolicyRequest) (*VerifyPostPolicyResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method VerifyPostPolicy not implemented")
 }
 func (UnimplementedAuthServiceServer) AuthorizeAccount(context.Context, *AuthorizeAccountRequest) (*AuthorizeAccountResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method AuthorizeAccount not implemented")
@@ -308,6 +336,24 @@ func _AuthService_VerifySigV4_Handler(srv interface{}, ctx context.Context, dec 
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(AuthServiceServer).VerifySigV4(ctx, req.(*VerifySigV4Request))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AuthService_VerifyPostPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(VerifyPostPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).VerifyPostPolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_VerifyPostPolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).VerifyPostPolicy(ctx, req.(*VerifyPostPolicyRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -502,6 +548,10 @@ var AuthService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "VerifySigV4",
 			Handler:    _AuthService_VerifySigV4_Handler,
+		},
+		{
+			MethodName: "VerifyPostPolicy",
+			Handler:    _AuthService_VerifyPostPolicy_Handler,
 		},
 		{
 			MethodName: "AuthorizeAccount",
