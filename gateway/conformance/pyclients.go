@@ -63,11 +63,16 @@ func (tg Target) Boto3(t testing.TB, script string, v any) {
 	t.Helper()
 	env := []string{"S3_ENDPOINT=" + tg.Endpoint, "S3_KEY_ID=" + tg.AccessKeyID, "S3_SECRET=" + tg.SecretKey, "S3_REGION=" + tg.Region}
 	got := python(t, "python3-boto3", "boto3", env, boto3Preamble+script)
-	if v == nil {
-		return
+	if v != nil {
+		decodeJSON(t, got, v)
 	}
-	if err := json.Unmarshal([]byte(got), v); err != nil {
-		t.Fatalf("boto3 script printed %q: %v", got, err)
+}
+
+// decodeJSON decodes what a script printed into v.
+func decodeJSON(t testing.TB, printed string, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(printed), v); err != nil {
+		t.Fatalf("the script printed %q: %v", printed, err)
 	}
 }
 

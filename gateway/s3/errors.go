@@ -117,6 +117,10 @@ var namedCodes = map[string]apiError{
 	"MaxPostPreDataLengthExceeded": {"MaxPostPreDataLengthExceeded", 400, "Your POST request fields preceeding the upload file was too large.", false},
 }
 
+// s3Text is the detail that marks an error's message as S3's own text for
+// the case, to be sent even where the code's text is otherwise fixed.
+const s3Text = "s3_text"
+
 // detailElements renders error details as the extra XML elements S3 sends.
 var detailElements = map[string]string{
 	"request_time":                   "RequestTime",
@@ -182,8 +186,10 @@ func toAPIError(err error) (apiError, *errs.Error) {
 	}
 	// Client-safe messages replace the default where S3's own text varies;
 	// fixed texts (and internal failures, whose text is for our logs only)
-	// stay as they are.
-	if e.Msg != "" && !ae.Fixed {
+	// stay as they are, unless the S3 front-end marked its message as S3's
+	// own text for that case (a POST's "Your proposed upload exceeds the
+	// maximum allowed size").
+	if e.Msg != "" && (!ae.Fixed || e.Details[s3Text] == "true") {
 		ae.Message = e.Msg
 	}
 	return ae, e
