@@ -82,6 +82,9 @@ proto-check: proto ## fail if proto/gen drifted or the contracts broke compatibi
 	@if git rev-parse --verify -q origin/main >/dev/null || git rev-parse --verify -q main >/dev/null; then \
 	  PATH="$(GOBIN):$$PATH" buf breaking --against '.git#branch=main'; fi
 
+screenshot: ## retake docs/console.png from the real console in Chromium
+	COFFER_CONSOLE_SCREENSHOT=$(CURDIR)/docs/console.png $(GO) test -count=1 -run TestConsoleScreenshot ./gateway/console
+
 clean: ## remove build output
 	rm -rf bin
 
@@ -115,6 +118,7 @@ up: images deploy/.env ## start the cluster with docker-compose (S3/B2/R2-style 
 	$(CLUSTER) up -d
 	@grep -E '^COFFER_(ACCESS_KEY_ID|SECRET_ACCESS_KEY)=' deploy/.env | sed 's/^/  /'
 	@echo "  endpoints: http://$${COFFER_BIND:-127.0.0.1}:$${COFFER_GATEWAY1_PORT:-9000} and http://$${COFFER_BIND:-127.0.0.1}:$${COFFER_GATEWAY2_PORT:-9001}"
+	@echo "  consoles:  http://$${COFFER_BIND:-127.0.0.1}:$${COFFER_CONSOLE1_PORT:-9080} and http://$${COFFER_BIND:-127.0.0.1}:$${COFFER_CONSOLE2_PORT:-9081}"
 	@echo "  status:    $(CLUSTER) exec corsd-1 /coffer admin cluster"
 
 down: ## stop the cluster (keeps its volumes; add V=1 to delete them)
@@ -125,4 +129,4 @@ e2e: images ## build the images, start the cluster, run the conformance suites a
 
 .PHONY: images up down e2e
 
-.PHONY: help build run test test-short bench fuzz fmt lint tools proto proto-check clean
+.PHONY: help build run test test-short bench fuzz fmt lint tools proto proto-check screenshot clean

@@ -3,11 +3,14 @@ package gateway
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/coffer-project/coffer/gateway/authcache"
+	"github.com/coffer-project/coffer/gateway/objects"
 )
 
 // Config configures the gateway.
@@ -39,7 +42,35 @@ type Config struct {
 	// B2TestMode honours B2's X-Bz-Test-Mode header (simulated upload
 	// failures, token expiries and cap errors for client retry tests).
 	B2TestMode bool `yaml:"b2_test_mode"`
+	// InlineMaxSize is the largest single-part object (its stored size,
+	// sealed for SSE) kept in metadata instead of a blob (0: never); see
+	// gateway/objects/inline.go.
+	InlineMaxSize int64 `yaml:"inline_max_size"`
+	// B2RecommendedPartSize is the part size b2_authorize_account
+	// advertises; clients (the console too) upload larger files as large
+	// files in parts of this size.
+	B2RecommendedPartSize int64 `yaml:"b2_recommended_part_size"`
+	// ConsoleAddr is the web console's listen address (gateway/console);
+	// empty turns the console off. When the default address is taken the
+	// gateway runs without a console and says so; any other address must
+	// bind.
+	ConsoleAddr string `yaml:"console_addr"`
+	// ConsoleGatewayPort is the gateway's port as the console's users
+	// reach it, for the URLs the console shows (Endpoint, Friendly URL...)
+	// when there is no PublicURL: behind a port mapping (docker's -p) the
+	// listener's own port is not the one users see. Empty: the listener's.
+	ConsoleGatewayPort string `yaml:"console_gateway_port"`
 }
+
+// DefaultConsoleAddr is the console's default listen address, next to the
+// gateway's default 127.0.0.1:9000.
+const DefaultConsoleAddr = "127.0.0.1:9001"
+
+// Part sizes B2 allows (spec/b2-native.md §9).
+const (
+	minPartSize = 5_000_000
+	maxPartSize = 5_000_000_000
+)
 
 // RegisterFlags registers the gateway's flags under prefix and sets defaults.
 func (c *Config) RegisterFlags(prefix string, fs *flag.FlagSet) {
@@ -56,6 +87,10 @@ func (c *Config) RegisterFlags(prefix string, fs *flag.FlagSet) {
 	fs.StringVar(&c.TLSCert, prefix+"tls-cert", "", "PEM certificate (chain) the gateway serves HTTPS with; reloaded when the file changes (`coffer cert dev` makes one for trying)")
 	fs.StringVar(&c.TLSKey, prefix+"tls-key", "", "PEM private key of --tls-cert; reloaded when the file changes")
 	fs.BoolVar(&c.B2TestMode, prefix+"b2-test-mode", false, "honour B2's X-Bz-Test-Mode header (simulated failures for client retry tests; never in production)")
+	fs.Int64Var(&c.InlineMaxSize, prefix+"inline-max-size", objects.DefaultInlineMax, "largest object (stored bytes) kept in metadata instead of a blob: one Raft commit per PUT, one metadata read per GET (0: never)")
+	fs.Int64Var(&c.B2RecommendedPartSize, prefix+"b2-recommended-part-size", 100_000_000, "part size b2_authorize_account recommends (5000000 to 5000000000 bytes); larger files are uploaded as large files")
+	fs.StringVar(&c.ConsoleAddr, prefix+"console-addr", DefaultConsoleAddr, "web console listen address (empty: no console); it also serves the B2 API for the browser")
+	fs.StringVar(&c.ConsoleGatewayPort, prefix+"console-gateway-port", "", "the gateway's port as console users reach it (behind a port mapping), for the URLs the console shows; default: --public-url, else the gateway listener's port")
 	fs.DurationVar(&c.AuthCacheMaxAge, prefix+"auth-cache-max-age", authcache.DefaultMaxAge, "longest a cached credential is used; key changes reach the cache at once through metadata's watch stream")
 }
 
@@ -74,6 +109,17 @@ func (c *Config) Validate() error {
 		u, err := url.Parse(c.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
 			return errors.New("gateway: public-url must be an http(s) URL with a host and no path, e.g. https://b2.example.com")
+		}
+	}
+	if c.InlineMaxSize < 0 || c.InlineMaxSize > objects.MaxInlineSize {
+		return fmt.Errorf("gateway: inline-max-size must be between 0 and %d", objects.MaxInlineSize)
+	}
+	if c.B2RecommendedPartSize < minPartSize || c.B2RecommendedPartSize > maxPartSize {
+		return errors.New("gateway: b2-recommended-part-size must be from 5000000 to 5000000000 bytes")
+	}
+	if p := c.ConsoleGatewayPort; p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return errors.New("gateway: console-gateway-port must be a port number")
 		}
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {

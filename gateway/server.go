@@ -15,6 +15,7 @@ import (
 
 	"github.com/coffer-project/coffer/gateway/authcache"
 	"github.com/coffer-project/coffer/gateway/b2"
+	"github.com/coffer-project/coffer/gateway/console"
 	"github.com/coffer-project/coffer/gateway/objects"
 	"github.com/coffer-project/coffer/gateway/r2"
 	"github.com/coffer-project/coffer/gateway/s3"
@@ -31,7 +32,10 @@ type Deps struct {
 	Cors corsv1.CorsServiceClient
 	// Blobs opens blobstore; called at Start, when the blobstore role is up.
 	Blobs func(ctx context.Context) (objects.Blobs, error)
-	Log   *slog.Logger
+	// Cluster reports the cluster for the console's Cluster page
+	// (services/app provides it; nil: not available).
+	Cluster console.ClusterFunc
+	Log     *slog.Logger
 }
 
 // Server is the gateway role.
@@ -44,6 +48,10 @@ type Server struct {
 	tls *tls.Config
 	// creds is the credential cache, built at Start.
 	creds *authcache.Cache
+	// The web console's listener and server (console_listener.go); nil
+	// when it is off.
+	consoleLis  net.Listener
+	consoleHTTP *http.Server
 
 	mu    sync.Mutex
 	ready bool
@@ -62,7 +70,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: listen: %w", err)
 	}
-	return &Server{cfg: cfg, deps: deps, lis: lis, tls: edge}, nil
+	clis, err := listenConsole(cfg, deps.Log)
+	if err != nil {
+		lis.Close()
+		return nil, err
+	}
+	return &Server{cfg: cfg, deps: deps, lis: lis, consoleLis: clis, tls: edge}, nil
 }
 
 // Addr is the bound HTTP address.
@@ -78,14 +91,14 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("gateway: blobstore: %w", err)
 	}
 	// authd's data keys encrypt SSE-B2 objects at rest.
-	layer := objects.New(s.deps.Meta, blobs, s.deps.Log, s.cfg.MaxObjectSize, objects.WithDataKeys(s.deps.Auth))
+	layer := objects.New(s.deps.Meta, blobs, s.deps.Log, s.cfg.MaxObjectSize, objects.WithDataKeys(s.deps.Auth), objects.WithInlineMax(s.cfg.InlineMaxSize))
 	// One credential cache per gateway, following metadata's key changes.
 	s.creds = authcache.New(authcache.Config{MaxEntries: s.cfg.AuthCacheSize, MaxAge: s.cfg.AuthCacheMaxAge, Region: s.cfg.Region},
 		authcache.Deps{Auth: s.deps.Auth, Meta: s.deps.Meta, Log: s.deps.Log})
 	s.creds.Start()
 	s3front := s3.New(s3.Config{Region: s.cfg.Region, Domains: s.cfg.DomainList()},
 		s3.Deps{Objects: layer, Auth: s.deps.Auth, Creds: s.creds, Cors: s.deps.Cors, Log: s.deps.Log})
-	b2front := b2.New(b2.Config{PublicURL: s.cfg.PublicURL, TestMode: s.cfg.B2TestMode},
+	b2front := b2.New(b2.Config{PublicURL: s.cfg.PublicURL, TestMode: s.cfg.B2TestMode, RecommendedPartSize: s.cfg.B2RecommendedPartSize},
 		b2.Deps{Objects: layer, Auth: s.deps.Auth, Creds: s.creds, Cors: s.deps.Cors, Log: s.deps.Log})
 	r2front, err := r2.NewHandler(r2.Config{}, r2.Deps{Meta: s.deps.Meta, Cors: s.deps.Cors, Auth: s.deps.Auth, Log: s.deps.Log})
 	if err != nil {
@@ -115,6 +128,7 @@ func (s *Server) Start(ctx context.Context) error {
 			s.deps.Log.Error("gateway HTTP server stopped", "err", err)
 		}
 	}()
+	s.startConsole(b2http)
 	s.mu.Lock()
 	s.ready = true
 	s.mu.Unlock()
@@ -177,16 +191,29 @@ func (s *Server) Drain(ctx context.Context) error {
 	if s.creds != nil {
 		defer s.creds.Stop()
 	}
-	if s.http == nil {
-		return s.lis.Close()
+	var consoleErr error
+	switch {
+	case s.consoleHTTP != nil:
+		consoleErr = s.consoleHTTP.Shutdown(ctx)
+	case s.consoleLis != nil:
+		s.consoleLis.Close()
 	}
-	return s.http.Shutdown(ctx)
+	if s.http == nil {
+		return errors.Join(s.lis.Close(), consoleErr)
+	}
+	return errors.Join(s.http.Shutdown(ctx), consoleErr)
 }
 
 // Stop closes whatever Drain left open.
 func (s *Server) Stop(context.Context) error {
 	if s.creds != nil {
 		s.creds.Stop()
+	}
+	switch {
+	case s.consoleHTTP != nil:
+		_ = s.consoleHTTP.Close()
+	case s.consoleLis != nil:
+		_ = s.consoleLis.Close()
 	}
 	if s.http != nil {
 		return s.http.Close()

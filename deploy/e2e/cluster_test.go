@@ -57,7 +57,9 @@ func startCluster(t *testing.T) *cluster {
 			t.Fatalf("image %s is missing (run `make images` or `make e2e`): %v\n%s", img, err, out)
 		}
 	}
-	ports := freePorts(t, 2)
+	// The gateways' ports, and their consoles' (on free ports too, so a
+	// running `make up` cluster or a local coffer does not collide).
+	ports := freePorts(t, 4)
 	kek := make([]byte, 32)
 	_, _ = rand.Read(kek)
 	c := &cluster{t: t, file: file}
@@ -69,6 +71,8 @@ func startCluster(t *testing.T) *cluster {
 		"COFFER_BIND=127.0.0.1",
 		"COFFER_GATEWAY1_PORT="+portOf(ports[0]),
 		"COFFER_GATEWAY2_PORT="+portOf(ports[1]),
+		"COFFER_CONSOLE1_PORT="+portOf(ports[2]),
+		"COFFER_CONSOLE2_PORT="+portOf(ports[3]),
 		"COFFER_NET="+netPrefix,
 		// Repair scans every 15 s, so restarted nodes are repaired within
 		// the test; nodes are never down long enough for shards to move.

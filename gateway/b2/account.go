@@ -109,7 +109,8 @@ func (h *Handler) authorizeAccount(w http.ResponseWriter, r *http.Request, c *ca
 		return withCode(errs.Errorf(errs.PermissionDenied, op,
 			"this application key is restricted to several buckets; use API version v4"), 401, "unsupported")
 	}
-	base := h.baseURL(r)
+	api, base := h.apiBase(r), h.publicBase(r)
+	part := h.cfg.RecommendedPartSize
 	caps := nonNil(p.GetCapabilities())
 	var prefix *string
 	if np := p.GetNamePrefix(); np != "" {
@@ -132,9 +133,9 @@ func (h *Handler) authorizeAccount(w http.ResponseWriter, r *http.Request, c *ca
 		out := authorizeV2{
 			AccountID: p.GetAccountId(), AuthorizationToken: resp.GetAuthorizationToken(),
 			Allowed: allowedV2{Capabilities: caps, BucketID: bucketID, NamePrefix: prefix},
-			APIURL:  base, DownloadURL: base, S3APIURL: base,
-			RecommendedPartSize: recommendedPartSize, AbsoluteMinimumPartSize: absoluteMinimumPartSize,
-			MinimumPartSize: recommendedPartSize, KeyExpiration: keyExp,
+			APIURL:  api, DownloadURL: base, S3APIURL: base,
+			RecommendedPartSize: part, AbsoluteMinimumPartSize: absoluteMinimumPartSize,
+			MinimumPartSize: part, KeyExpiration: keyExp,
 		}
 		if ver == 2 {
 			// v1 had no bucketName; v2 sends it, null when unrestricted.
@@ -149,8 +150,8 @@ func (h *Handler) authorizeAccount(w http.ResponseWriter, r *http.Request, c *ca
 	out := authorizeV3{AccountID: p.GetAccountId(), AuthorizationToken: resp.GetAuthorizationToken(), KeyExpiration: keyExp}
 	if ver == 3 {
 		out.APIInfo.StorageAPI = storageAPIV3{
-			InfoType: "storageApi", APIURL: base, DownloadURL: base, S3APIURL: base,
-			RecommendedPartSize: recommendedPartSize, AbsoluteMinimumPartSize: absoluteMinimumPartSize,
+			InfoType: "storageApi", APIURL: api, DownloadURL: base, S3APIURL: base,
+			RecommendedPartSize: part, AbsoluteMinimumPartSize: absoluteMinimumPartSize,
 			Capabilities: caps, BucketID: bucketID, BucketName: bucketName, NamePrefix: prefix,
 		}
 		return writeJSON(w, out)
@@ -160,8 +161,8 @@ func (h *Handler) authorizeAccount(w http.ResponseWriter, r *http.Request, c *ca
 		allowed.Buckets = &refs
 	}
 	out.APIInfo.StorageAPI = storageAPIV4{
-		APIURL: base, DownloadURL: base, S3APIURL: base,
-		RecommendedPartSize: recommendedPartSize, AbsoluteMinimumPartSize: absoluteMinimumPartSize,
+		APIURL: api, DownloadURL: base, S3APIURL: base,
+		RecommendedPartSize: part, AbsoluteMinimumPartSize: absoluteMinimumPartSize,
 		Allowed: allowed,
 	}
 	return writeJSON(w, out)

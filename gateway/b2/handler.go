@@ -1,6 +1,7 @@
 package b2
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -29,6 +30,10 @@ type Config struct {
 	// which clients test their retry logic. Off in production: the header
 	// is then ignored.
 	TestMode bool
+	// RecommendedPartSize is the part size b2_authorize_account advertises
+	// (0: B2's 100,000,000 bytes). Clients split files larger than it into
+	// large files; tests lower it to take that path with small files.
+	RecommendedPartSize int64
 }
 
 // Deps are the B2 front-end's dependencies.
@@ -77,6 +82,9 @@ func New(cfg Config, deps Deps) *Handler {
 		now = time.Now
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if cfg.RecommendedPartSize <= 0 {
+		cfg.RecommendedPartSize = recommendedPartSize
+	}
 	h := &Handler{
 		cfg: cfg, objects: deps.Objects, meta: deps.Objects.Meta(), auth: deps.Auth, creds: creds,
 		cors: deps.Cors, log: log, now: now, uploads: newTokenSlots(), test: &testMode{},
@@ -183,6 +191,41 @@ func rawPath(r *http.Request) string {
 		return p
 	}
 	return r.URL.EscapedPath()
+}
+
+// Endpoints are the base URLs a request's client is told to use when it is
+// not the gateway's own listener that serves it: the web console's origin
+// serves this same handler, and the browser must keep calling (and
+// uploading to) that origin, while the URLs a user shares — downloadUrl,
+// s3ApiUrl — stay the gateway's.
+type Endpoints struct {
+	// API is the base of apiUrl and of upload URLs.
+	API string
+	// Public is the base of downloadUrl and s3ApiUrl.
+	Public string
+}
+
+type endpointsKey struct{}
+
+// WithEndpoints returns ctx carrying e for the requests served with it.
+func WithEndpoints(ctx context.Context, e Endpoints) context.Context {
+	return context.WithValue(ctx, endpointsKey{}, e)
+}
+
+// apiBase is where the client sends calls and uploads.
+func (h *Handler) apiBase(r *http.Request) string {
+	if e, ok := r.Context().Value(endpointsKey{}).(Endpoints); ok && e.API != "" {
+		return e.API
+	}
+	return h.baseURL(r)
+}
+
+// publicBase is the gateway's URL for downloads and S3.
+func (h *Handler) publicBase(r *http.Request) string {
+	if e, ok := r.Context().Value(endpointsKey{}).(Endpoints); ok && e.Public != "" {
+		return e.Public
+	}
+	return h.baseURL(r)
 }
 
 // baseURL is the URL clients reach this gateway at (Config.PublicURL).

@@ -168,6 +168,11 @@ type bucketJSON struct {
 	ReplicationConfiguration    authorized          `json:"replicationConfiguration"`
 	Options                     []string            `json:"options"`
 	Revision                    int64               `json:"revision"`
+	// CreationTimestamp (milliseconds) is coffer's addition: B2 shows a
+	// bucket's creation date in its console but has no API field for it,
+	// and coffer's console is a client of this API. Clients ignore
+	// fields they do not know.
+	CreationTimestamp int64 `json:"creationTimestamp"`
 }
 
 var bucketTypeNames = map[metadatav1.BucketType]string{
@@ -198,6 +203,7 @@ func bucketOf(p *authv1.Principal, b *metadatav1.Bucket) bucketJSON {
 		ReplicationConfiguration: guarded(p, policy.ReadBucketReplications, func() any { return nil }),
 		Options:                  []string{"s3"},
 		Revision:                 b.GetRevision(),
+		CreationTimestamp:        b.GetCreateTimeUnixNanos() / 1e6,
 	}
 }
 

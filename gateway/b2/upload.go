@@ -59,7 +59,7 @@ func nonce() string {
 
 // uploadURL builds an upload URL for target on the call's API version.
 func (h *Handler) uploadURL(r *http.Request, c *call, kind, target string) string {
-	return h.baseURL(r) + APIPrefix + "v" + itoa(c.route.Version) + "/" + kind + "/" + target + "/" + nonce()
+	return h.apiBase(r) + APIPrefix + "v" + itoa(c.route.Version) + "/" + kind + "/" + target + "/" + nonce()
 }
 
 func (h *Handler) getUploadURL(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -66,6 +66,19 @@ func NewBrowser(t testing.TB) *Browser {
 	return b
 }
 
+// Tab opens a new tab with its own session storage; it closes with the
+// test. Run chromedp actions on the returned context.
+func (b *Browser) Tab(t testing.TB) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx)
+	if err := chromedp.Do(ctx); err != nil {
+		cancel()
+		t.Fatalf("open a tab: %v", err)
+	}
+	t.Cleanup(cancel)
+	return ctx
+}
+
 // Page serves a blank HTML page at its own origin (a loopback port of its
 // own, so it is cross-origin to the gateway).
 type Page struct {

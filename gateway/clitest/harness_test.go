@@ -44,7 +44,7 @@ func startServer(t *testing.T) *server {
 	}
 	httpAddr, admin := freeAddr(t), freeAddr(t)
 	cmd := exec.Command(bin, "serve", "--data-dir", t.TempDir(), "--http-addr", httpAddr, "--grpc-addr", freeAddr(t),
-		"--admin-addr", admin, "--metadata.raft-addr", freeAddr(t), "--log-level", "warn")
+		"--admin-addr", admin, "--metadata.raft-addr", freeAddr(t), "--console-addr=", "--log-level", "warn")
 	cmd.Env = append(os.Environ(), "COFFER_ACCESS_KEY_ID="+keyID, "COFFER_SECRET_ACCESS_KEY="+secret)
 	var logs syncBuffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs

@@ -79,6 +79,7 @@ func bucketNames(t testing.TB, resp map[string]any) []string {
 
 func testB2Buckets(t *testing.T, tg B2Target) {
 	c := NewB2(t, tg, 2)
+	created := time.Now()
 	priv := c.CreateBucket("b2buckets", "allPrivate", map[string]any{"bucketInfo": map[string]string{"Color": "blue"}})
 	pub := c.CreateBucket("b2buckets", "allPublic", nil)
 	if priv["bucketType"] != "allPrivate" || pub["bucketType"] != "allPublic" {
@@ -97,6 +98,19 @@ func testB2Buckets(t *testing.T, tg B2Target) {
 		}
 	}
 	name := priv["bucketName"].(string)
+	// coffer's addition: creationTimestamp (milliseconds), which B2 shows in
+	// its web console but not in its API; coffer's console reads it here.
+	// It is when the bucket was created, and no update moves it. (Real B2
+	// sends no such field: the check applies where it is present.)
+	if ts, ok := priv["creationTimestamp"].(float64); ok {
+		if d := time.UnixMilli(int64(ts)).Sub(created); d < -5*time.Minute || d > 5*time.Minute {
+			t.Fatalf("creationTimestamp %v is %v from the time of creation", priv["creationTimestamp"], d)
+		}
+		upd := c.Must("b2_update_bucket", map[string]any{"accountId": c.AccountID, "bucketId": priv["bucketId"], "bucketInfo": map[string]string{"color": "green"}})
+		if upd["creationTimestamp"] != priv["creationTimestamp"] {
+			t.Fatalf("an update moved creationTimestamp: %v → %v", priv["creationTimestamp"], upd["creationTimestamp"])
+		}
+	}
 	// Names are unique case-insensitively, across every account.
 	WantB2Error(t, c.Call("b2_create_bucket", map[string]any{"accountId": c.AccountID, "bucketName": name, "bucketType": "allPrivate"}), 400, "duplicate_bucket_name")
 	for _, bad := range []string{"short", "has_underscore", "b2-reserved-name", "dots.are.not.ok", "x"} {

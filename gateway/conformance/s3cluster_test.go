@@ -102,6 +102,18 @@ func testEncryptionAtRest(t *testing.T, tg Target, dir string, auth authv1.AuthS
 		SSECustomerAlgorithm: aws.String("AES256"), SSECustomerKey: &key.Base64, SSECustomerKeyMD5: &key.MD5}); err != nil {
 		t.Fatal(err)
 	}
+	// Small objects are kept in metadata (inline): SSE ones sealed there
+	// too, so their plaintext is in no Raft log, snapshot or bolt file.
+	small := func(s string) string { return strings.Repeat("<"+s+"-inline-marker>", 100) } // ~2.5 KB
+	put(t, c, b, "inline-plain", small("plain"))
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: &b, Key: aws.String("inline-b2"), Body: strings.NewReader(small("sse-b2")),
+		ServerSideEncryption: types.ServerSideEncryptionAes256}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: &b, Key: aws.String("inline-c"), Body: strings.NewReader(small("sse-c")),
+		SSECustomerAlgorithm: aws.String("AES256"), SSECustomerKey: &key.Base64, SSECustomerKeyMD5: &key.MD5}); err != nil {
+		t.Fatal(err)
+	}
 	// The SSE-B2 blob's header holds the wrapped data key; authd unwraps it.
 	bk, err := meta.GetBucket(ctx, &metadatav1.GetBucketRequest{Selector: &metadatav1.GetBucketRequest_Name{Name: b}})
 	if err != nil {
@@ -137,16 +149,19 @@ func testEncryptionAtRest(t *testing.T, tg Target, dir string, auth authv1.AuthS
 		t.Fatal("the blob header holds the data key unwrapped")
 	}
 	found := scanFiles(t, dir, map[string][]byte{
-		"plain":        []byte("<plain-plaintext-marker><plain-plaintext-marker>"),
-		"sse-b2":       []byte("<sse-b2-plaintext-marker>"),
-		"sse-c":        []byte("<sse-c-plaintext-marker>"),
-		"data key":     dk.GetDataKey(),
-		"customer key": key.Raw,
+		"plain":         []byte("<plain-plaintext-marker><plain-plaintext-marker>"),
+		"sse-b2":        []byte("<sse-b2-plaintext-marker>"),
+		"sse-c":         []byte("<sse-c-plaintext-marker>"),
+		"data key":      dk.GetDataKey(),
+		"customer key":  key.Raw,
+		"inline plain":  []byte("<plain-inline-marker><plain-inline-marker>"),
+		"inline sse-b2": []byte("<sse-b2-inline-marker>"),
+		"inline sse-c":  []byte("<sse-c-inline-marker>"),
 	})
-	if !found["plain"] {
-		t.Fatal("the unencrypted object's bytes were not found on disk: the scan is broken")
+	if !found["plain"] || !found["inline plain"] {
+		t.Fatal("the unencrypted objects' bytes were not found on disk: the scan is broken")
 	}
-	for _, leak := range []string{"sse-b2", "sse-c", "data key", "customer key"} {
+	for _, leak := range []string{"sse-b2", "sse-c", "data key", "customer key", "inline sse-b2", "inline sse-c"} {
 		if found[leak] {
 			t.Errorf("%s found in the data directory", leak)
 		}

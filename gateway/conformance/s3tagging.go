@@ -91,6 +91,10 @@ func testTagging(t *testing.T, tg Target) {
 	if got, _ := getTags(t, c, b, key, nil); got != tagString(tagSet(full...).TagSet) {
 		t.Fatalf("tags after PutObjectTagging %q", got)
 	}
+	// Tagging rewrites the version's record, never its bytes.
+	if out, body := getBody(t, c, &s3.GetObjectInput{Bucket: &b, Key: &key}); string(body) != "two" || aws.ToInt32(out.TagCount) != 10 {
+		t.Fatalf("object after tagging: %q, %d tags", body, aws.ToInt32(out.TagCount))
+	}
 	// The first version kept its own tags; it can be changed by id.
 	if got, _ := getTags(t, c, b, key, v1.VersionId); got != "z=1;a=two words;empty=;" {
 		t.Fatalf("version 1 tags %q", got)

@@ -323,7 +323,7 @@ func startServer(bin, ak, sk string) (func(), string, error) {
 		l.Close()
 	}
 	cmd := exec.Command(bin, "serve", "--data-dir", filepath.Join(dir, "data"), "--http-addr", ports[0],
-		"--grpc-addr", ports[1], "--admin-addr", ports[2], "--metadata.raft-addr", ports[3], "--log-level", "warn")
+		"--grpc-addr", ports[1], "--admin-addr", ports[2], "--metadata.raft-addr", ports[3], "--console-addr=", "--log-level", "warn")
 	cmd.Env = append(os.Environ(), "COFFER_ACCESS_KEY_ID="+ak, "COFFER_SECRET_ACCESS_KEY="+sk)
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	if err := cmd.Start(); err != nil {

@@ -33,6 +33,8 @@ type Layer struct {
 	blobs    Blobs
 	log      *slog.Logger
 	dataKeys DataKeys
+	// inlineMax is the largest stored size kept inline (inline.go).
+	inlineMax int64
 	// MaxObjectSize bounds a single-part body.
 	MaxObjectSize int64
 }
@@ -130,7 +132,13 @@ func (l *Layer) Put(ctx context.Context, in PutInput) (*metadatav1.ObjectVersion
 	if err != nil {
 		return nil, err
 	}
-	seg, d, err := l.PutSegment(ctx, in.Body, in.Expect, enc)
+	var seg *metadatav1.Segment
+	var d Digests
+	if l.inlines(in.Expect.Size, enc) {
+		seg, d, err = l.putInline(ctx, in.Body, in.Expect, enc)
+	} else {
+		seg, d, err = l.PutSegment(ctx, in.Body, in.Expect, enc)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -237,6 +245,9 @@ func (l *Layer) discard(op string, commitErr error, placements ...*metadatav1.Bl
 		return
 	}
 	for _, p := range placements {
+		if p == nil {
+			continue // inline: metadata had the bytes
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		if err := l.blobs.Delete(ctx, p); err != nil {
 			l.log.Warn("delete of uncommitted blob failed; left to garbage collection", "op", op, "blob", p.GetBlobId(), "err", err)
@@ -248,6 +259,9 @@ func (l *Layer) discard(op string, commitErr error, placements ...*metadatav1.Bl
 // DeleteVersionBlobs deletes the blobs of a version that metadata removed.
 func (l *Layer) DeleteVersionBlobs(v *metadatav1.ObjectVersion) {
 	for _, s := range v.GetSegments() {
+		if s.GetPlacement() == nil {
+			continue // inline: deleting the version deleted the bytes
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		if err := l.blobs.Delete(ctx, s.GetPlacement()); err != nil {
 			l.log.Warn("delete of removed version's blob failed; left to garbage collection",
@@ -392,7 +406,7 @@ func (s *segmentReader) next() error {
 	case metadatav1.EncryptionMode_ENCRYPTION_MODE_SSE_B2, metadatav1.EncryptionMode_ENCRYPTION_MODE_SSE_C:
 		rc, err = s.layer.openSealed(s.ctx, seg, sse, s.opts.Encryption, s.offset, n)
 	default:
-		rc, err = s.layer.blobs.Get(s.ctx, seg.GetPlacement(), s.offset, n)
+		rc, err = s.layer.segmentBytes(s.ctx, seg, s.offset, n)
 	}
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"hash"
 	"io"
@@ -26,8 +27,19 @@ func newGCM(key []byte) cipher.AEAD {
 	return aead
 }
 
-// newSealer prepares the encryption of one blob: a fresh salt, and for
-// SSE-B2 a fresh data key from authd bound to the blob id.
+// keyContext is what an SSE-B2 data key is bound to: the blob id, or for
+// inline bytes (blobID "", no blob) the salt in their header, which is as
+// unique as a blob id and travels with the bytes.
+func keyContext(blobID string, salt []byte) string {
+	if blobID != "" {
+		return blobID
+	}
+	return "inline-" + hex.EncodeToString(salt)
+}
+
+// newSealer prepares the encryption of one blob (or of inline bytes, with
+// blobID ""): a fresh salt, and for SSE-B2 a fresh data key from authd
+// bound to the blob id (keyContext).
 func (l *Layer) newSealer(ctx context.Context, blobID string, e Encryption, src io.Reader, size int64) (*sealReader, error) {
 	const op = "objects.seal"
 	h := sealHeader{mode: e.Mode}
@@ -39,7 +51,7 @@ func (l *Layer) newSealer(ctx context.Context, blobID string, e Encryption, src 
 		if l.dataKeys == nil {
 			return nil, errs.Errorf(errs.Unimplemented, op, "Server-side encryption is not configured on this gateway.")
 		}
-		dk, err := l.dataKeys.GenerateDataKey(ctx, &authv1.GenerateDataKeyRequest{Context: blobID})
+		dk, err := l.dataKeys.GenerateDataKey(ctx, &authv1.GenerateDataKeyRequest{Context: keyContext(blobID, h.salt[:])})
 		if err != nil {
 			return nil, err
 		}
@@ -200,7 +212,7 @@ func (s *sealReader) fillUnknown() error {
 // touches, and decrypting as it streams.
 func (l *Layer) openSealed(ctx context.Context, seg *metadatav1.Segment, stored *metadatav1.ServerSideEncryption, key Encryption, offset, length int64) (io.ReadCloser, error) {
 	const op = "objects.openSealed"
-	p := seg.GetPlacement()
+	get := func(off, n int64) (io.ReadCloser, error) { return l.segmentBytes(ctx, seg, off, n) }
 	r := sealedRangeOf(seg.GetSize(), offset, length)
 	first, start, end := r.first, r.start, r.end
 	var header []byte
@@ -208,7 +220,7 @@ func (l *Layer) openSealed(ctx context.Context, seg *metadatav1.Segment, stored 
 	var err error
 	if first == 0 {
 		// One read for header and packages.
-		if body, err = l.blobs.Get(ctx, p, 0, end); err != nil {
+		if body, err = get(0, end); err != nil {
 			return nil, err
 		}
 		header = make([]byte, SealHeaderSize)
@@ -217,7 +229,7 @@ func (l *Layer) openSealed(ctx context.Context, seg *metadatav1.Segment, stored 
 			return nil, errs.E(errs.DataLoss, op, err)
 		}
 	} else {
-		hr, err := l.blobs.Get(ctx, p, 0, SealHeaderSize)
+		hr, err := get(0, SealHeaderSize)
 		if err != nil {
 			return nil, err
 		}
@@ -226,11 +238,11 @@ func (l *Layer) openSealed(ctx context.Context, seg *metadatav1.Segment, stored 
 		if err != nil {
 			return nil, err
 		}
-		if body, err = l.blobs.Get(ctx, p, start, end-start); err != nil {
+		if body, err = get(start, end-start); err != nil {
 			return nil, err
 		}
 	}
-	aead, err := l.blobAEAD(ctx, p.GetBlobId(), header, stored, key)
+	aead, err := l.blobAEAD(ctx, seg.GetPlacement().GetBlobId(), header, stored, key)
 	if err != nil {
 		body.Close()
 		return nil, err
@@ -289,7 +301,7 @@ func (l *Layer) blobAEAD(ctx context.Context, blobID string, header []byte, stor
 		if l.dataKeys == nil {
 			return nil, errs.Errorf(errs.Unimplemented, op, "Server-side encryption is not configured on this gateway.")
 		}
-		resp, err := l.dataKeys.UnwrapDataKey(ctx, &authv1.UnwrapDataKeyRequest{Context: blobID, WrappedKey: h.wrapped, KekVersion: h.kekVersion})
+		resp, err := l.dataKeys.UnwrapDataKey(ctx, &authv1.UnwrapDataKeyRequest{Context: keyContext(blobID, h.salt[:]), WrappedKey: h.wrapped, KekVersion: h.kekVersion})
 		if err != nil {
 			return nil, err
 		}

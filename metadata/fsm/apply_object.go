@@ -36,6 +36,7 @@ func (w *writer) applyCommitObject(index uint64, now int64, op *fsmv1.CommitObje
 	v.CommitTimeUnixNanos = now
 	v.IsLatest = false
 	vk := versionKey(v.Key, index)
+	w.storeInline(&tree, v)
 	data := put(tree.versions, vk, v)
 	must(tree.current.Put([]byte(v.Key), data))
 	must(tree.ids.Put([]byte(v.VersionId), vk))
@@ -128,6 +129,7 @@ func (w *writer) applyDeleteObjectVersion(index uint64, now int64, op *fsmv1.Del
 
 	must(tree.versions.Delete(vk))
 	must(tree.ids.Delete([]byte(v.VersionId)))
+	w.deleteInline(tree, v)
 	w.removeBlobRefs(v)
 	if wasLatest {
 		next, nextKey, err := tree.latest(v.Key)

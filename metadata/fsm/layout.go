@@ -27,6 +27,7 @@ import (
 //	    i/          versionID → key 0x00 ^index             (version id → its v/ key)
 //	    u/          key 0x00 index(8 BE) → ""               (unfinished uploads, oldest first per key)
 //	    p/          uploadID 0x00 partNumber(4 BE) → Part   (parts of unfinished uploads)
+//	    d/          versionID → bytes                       (inline data of small objects; made at the first)
 //	requests/       requestID → AppliedRequest              (recent request ids, for safe retries)
 //	request_log/    index(8 BE) → requestID                 (the same, in index order, for trimming)
 //	members/        nodeID → Member                         (the address book: where each node's gRPC API is)
@@ -50,6 +51,7 @@ var (
 	bktIDs      = []byte("i")
 	bktUploads  = []byte("u")
 	bktParts    = []byte("p")
+	bktInline   = []byte("d")
 
 	keyApplied = []byte("applied")
 	keyAccount = []byte("account")
@@ -165,6 +167,9 @@ type txState struct {
 // objectTree is the objects/<bucketID>/ bucket with its sub-buckets.
 type objectTree struct {
 	versions, current, ids, uploads, parts *bolt.Bucket
+	// root is objects/<bucketID>/; inline is its d/, nil until the first
+	// inline version of the bucket.
+	root, inline *bolt.Bucket
 }
 
 func (s txState) get(bkt, key []byte, m proto.Message) (bool, error) {
@@ -223,6 +228,7 @@ func (s txState) objects(bucketID string) (objectTree, bool) {
 	return objectTree{
 		versions: b.Bucket(bktVersions), current: b.Bucket(bktCurrent), ids: b.Bucket(bktIDs),
 		uploads: b.Bucket(bktUploads), parts: b.Bucket(bktParts),
+		root: b, inline: b.Bucket(bktInline),
 	}, true
 }
 

@@ -28,7 +28,7 @@ func (r *Reader) Object(bucketID, key string) (*metadatav1.ObjectVersion, error)
 	}
 	if cur != nil {
 		cur.IsLatest = true
-		return cur, nil
+		return cur, attachInline(tree, cur)
 	}
 	notFound := errs.E(errs.ObjectNotFound, opGetObject, nil).WithBucket(bucketID).WithKey(key)
 	latest, _, err := tree.latest(key)
@@ -61,7 +61,7 @@ func (r *Reader) Version(bucketID, key, versionID string) (*metadatav1.ObjectVer
 		return nil, err
 	}
 	v.IsLatest = bytes.Equal(vk, latestKey)
-	return v, nil
+	return v, attachInline(tree, v)
 }
 
 // commonPrefix returns prefix + the rest of key up to and including the first

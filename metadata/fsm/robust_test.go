@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"fmt"
+	"hash/crc32"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
@@ -92,6 +93,15 @@ func (g *commandGen) version() *metadatav1.ObjectVersion {
 		v.Segments = append(v.Segments, &metadatav1.Segment{Size: 1, Placement: &metadatav1.BlobPlacement{
 			BlobId: g.id("blob"), DataShards: uint32(g.r.IntN(3)), ParityShards: uint32(g.r.IntN(2)), Shards: g.shards(),
 		}})
+	}
+	if g.r.IntN(4) == 0 {
+		// A small object kept inline (now and then with a wrong CRC).
+		data := []byte(g.pick("", "x", "inline bytes"))
+		seg := &metadatav1.Segment{Size: int64(len(data)), Inline: true, InlineData: data, InlineCrc32C: crc32.Checksum(data, castagnoli)}
+		if g.r.IntN(8) == 0 {
+			seg.InlineCrc32C++
+		}
+		v.Segments = []*metadatav1.Segment{seg}
 	}
 	if g.r.IntN(5) == 0 {
 		v.LegalHold = metadatav1.LegalHold_LEGAL_HOLD_ON

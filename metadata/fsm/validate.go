@@ -138,6 +138,9 @@ func ValidateCommand(cmd *fsmv1.Command) *errs.Error {
 		if seg == nil || seg.GetSize() < 0 {
 			return errs.Errorf(errs.InvalidArgument, opCommitPart, "the part needs a segment with a size")
 		}
+		if seg.GetInline() || len(seg.GetInlineData()) > 0 {
+			return errs.Errorf(errs.InvalidArgument, opCommitPart, "a part never keeps its bytes inline")
+		}
 		if id := seg.GetPlacement().GetBlobId(); id != "" {
 			return firstErr(checkID(opCommitPart, "blob id", id), checkShards(seg.GetPlacement().GetShards()))
 		}
@@ -174,7 +177,7 @@ func checkVersion(op string, v *metadatav1.ObjectVersion) *errs.Error {
 			}
 		}
 	}
-	return nil
+	return checkInline(op, v)
 }
 
 // checkShards checks a shard list: node ids present, indexes distinct.

@@ -134,6 +134,21 @@ type clusterQuery struct {
 	shards, verify            bool
 }
 
+// ClusterQuery says where a cluster report looks: the etcd the roles
+// register in (with its key prefix), or without etcd a metadata node's and
+// blobstore nodes' gRPC addresses (comma-separated).
+type ClusterQuery struct {
+	Etcd, EtcdPrefix    string
+	Metadata, Blobstore string
+}
+
+// GatherCluster builds the report `coffer admin cluster --shards=false`
+// prints, for a serving process to show (the web console's Cluster page).
+// What cannot be reached is reported, not fatal; ctx bounds the whole.
+func GatherCluster(ctx context.Context, q ClusterQuery) *ClusterReport {
+	return gatherCluster(ctx, clusterQuery{etcd: q.Etcd, prefix: q.EtcdPrefix, meta: q.Metadata, blobs: q.Blobstore})
+}
+
 // conns caches one connection per address for a report.
 type conns struct {
 	mu sync.Mutex

@@ -57,7 +57,7 @@ func startServer(t *testing.T, bin, dir string) *server {
 	t.Helper()
 	httpAddr, admin := freeAddr(t), freeAddr(t)
 	cmd := exec.Command(bin, "serve", "--data-dir", dir, "--http-addr", httpAddr, "--grpc-addr", freeAddr(t),
-		"--admin-addr", admin, "--metadata.raft-addr", freeAddr(t), "--log-level", "warn")
+		"--admin-addr", admin, "--metadata.raft-addr", freeAddr(t), "--console-addr=", "--log-level", "warn")
 	cmd.Env = append(os.Environ(), "COFFER_ACCESS_KEY_ID="+durKeyID, "COFFER_SECRET_ACCESS_KEY="+durSecret)
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs

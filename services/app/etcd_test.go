@@ -65,7 +65,9 @@ func clusterReport(t *testing.T, etcd string) *admin.ClusterReport {
 // leaves etcd.
 func TestEtcdDiscoveredCluster(t *testing.T) {
 	etcd := etcdtest.Start(t)
-	ec := []string{"--ec.data-shards=1", "--ec.parity-shards=1"}
+	// Small objects stay blobs here (no inline data), so that the cluster
+	// report has shards to show.
+	ec := []string{"--ec.data-shards=1", "--ec.parity-shards=1", "--inline-max-size=0"}
 	startRoles(t, etcd.Endpoint, "metadata,blobstore", "--blobstore.zone=z1")
 	blob2 := startRoles(t, etcd.Endpoint, "blobstore", "--blobstore.zone=z2")
 	edge := startRoles(t, etcd.Endpoint, "authd,corsd,gateway", ec...)

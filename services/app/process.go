@@ -153,7 +153,10 @@ func (p *Process) build(name string, out io.Writer) (Service, error) {
 			Auth:  authv1.NewAuthServiceClient(conns[discovery.Authd]),
 			Cors:  corsv1.NewCorsServiceClient(conns[discovery.Corsd]),
 			Blobs: p.blobs,
-			Log:   log,
+			// The console's Cluster page shows what `coffer admin
+			// cluster` does (console.go).
+			Cluster: p.clusterStatus,
+			Log:     log,
 		})
 		p.gateway = gw
 		return gw, err
@@ -238,6 +241,24 @@ func (p *Process) HTTPAddr() string {
 		return ""
 	}
 	return p.gateway.Addr()
+}
+
+// ConsoleAddr is the web console's bound address, or "" when this process
+// serves none.
+func (p *Process) ConsoleAddr() string {
+	if p.gateway == nil {
+		return ""
+	}
+	return p.gateway.ConsoleAddr()
+}
+
+// ConsoleURL is the web console's base URL (https:// when the gateway
+// serves TLS), or "" when this process serves none.
+func (p *Process) ConsoleURL() string {
+	if p.gateway == nil {
+		return ""
+	}
+	return p.gateway.ConsoleURL()
 }
 
 // HTTPURL is the gateway's base URL (https:// when it serves TLS), or ""

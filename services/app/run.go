@@ -92,6 +92,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "coffer %s serving S3 at %s (region %s), data in %s\n", version(), u, cfg.Gateway.Region, cfg.DataDir)
 		fmt.Fprintf(stdout, "  try: aws --endpoint-url %s s3 mb s3://my-first-bucket\n", u)
 	}
+	if u := p.ConsoleURL(); u != "" {
+		fmt.Fprintf(stdout, "  web console at %s (sign in with an application key)\n", u)
+	}
 	if a := p.AdminAddr(); a != "" {
 		fmt.Fprintf(stdout, "  health and metrics at http://%s/readyz and /metrics\n", a)
 	}

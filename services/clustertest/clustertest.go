@@ -29,9 +29,11 @@ type Cluster struct {
 	t        testing.TB
 	Dir      string
 	Endpoint string // http://127.0.0.1:port (https:// with --tls-cert)
-	Process  *app.Process
-	extra    []string
-	stopped  bool
+	// Console is the web console's origin, like Endpoint.
+	Console string
+	Process *app.Process
+	extra   []string
+	stopped bool
 }
 
 // Start starts all roles on a fresh temp directory. extraArgs are appended to
@@ -52,6 +54,7 @@ func Args(dir string) []string {
 		"--grpc-addr", "127.0.0.1:0",
 		"--admin-addr", "127.0.0.1:0",
 		"--http-addr", "127.0.0.1:0",
+		"--console-addr", "127.0.0.1:0",
 		"--metadata.raft-addr", "127.0.0.1:0",
 		"--authd.bootstrap-key-id", AccessKeyID,
 		"--authd.bootstrap-secret", SecretKey,
@@ -76,7 +79,7 @@ func (c *Cluster) start() {
 	if err != nil {
 		c.t.Fatalf("clustertest: start: %v", err)
 	}
-	c.Process, c.Endpoint, c.stopped = p, p.HTTPURL(), false
+	c.Process, c.Endpoint, c.Console, c.stopped = p, p.HTTPURL(), p.ConsoleURL(), false
 }
 
 // Stop stops every role gracefully. It is idempotent.

@@ -1197,9 +1197,20 @@ type Segment struct {
 	// Hex MD5 of the segment's bytes.
 	Md5 string `protobuf:"bytes,3,opt,name=md5,proto3" json:"md5,omitempty"`
 	// Hex SHA-1 of the segment's bytes (B2 part SHA-1).
-	Sha1          string         `protobuf:"bytes,4,opt,name=sha1,proto3" json:"sha1,omitempty"`
-	Placement     *BlobPlacement `protobuf:"bytes,5,opt,name=placement,proto3" json:"placement,omitempty"`
-	Checksums     []*Checksum    `protobuf:"bytes,6,rep,name=checksums,proto3" json:"checksums,omitempty"`
+	Sha1      string         `protobuf:"bytes,4,opt,name=sha1,proto3" json:"sha1,omitempty"`
+	Placement *BlobPlacement `protobuf:"bytes,5,opt,name=placement,proto3" json:"placement,omitempty"`
+	Checksums []*Checksum    `protobuf:"bytes,6,rep,name=checksums,proto3" json:"checksums,omitempty"`
+	// The segment's bytes are kept by metadata instead of a blob (a small
+	// single-part object, gateway --inline-max-size): placement is unset.
+	// They are exactly what the blob would hold (sealed for SSE objects).
+	Inline bool `protobuf:"varint,7,opt,name=inline,proto3" json:"inline,omitempty"`
+	// The inline bytes. Metadata stores them apart from the version record
+	// and returns them only from GetObject; everywhere else (lists, write
+	// responses) the field is empty.
+	InlineData []byte `protobuf:"bytes,8,opt,name=inline_data,json=inlineData,proto3" json:"inline_data,omitempty"`
+	// CRC32C of inline_data, checked by metadata when the version is
+	// committed and by every reader before a byte is used.
+	InlineCrc32C  uint32 `protobuf:"fixed32,9,opt,name=inline_crc32c,json=inlineCrc32c,proto3" json:"inline_crc32c,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1274,6 +1285,27 @@ func (x *Segment) GetChecksums() []*Checksum {
 		return x.Checksums
 	}
 	return nil
+}
+
+func (x *Segment) GetInline() bool {
+	if x != nil {
+		return x.Inline
+	}
+	return false
+}
+
+func (x *Segment) GetInlineData() []byte {
+	if x != nil {
+		return x.InlineData
+	}
+	return nil
+}
+
+func (x *Segment) GetInlineCrc32C() uint32 {
+	if x != nil {
+		return x.InlineCrc32C
+	}
+	return 0
 }
 
 // ObjectVersion is one version of a key: an upload, a hide marker or an
@@ -5872,7 +5904,7 @@ const file_coffer_metadata_v1_metadata_proto_rawDesc = "" +
 	"\rparity_shards\x18\x03 \x01(\rR\fparityShards\x12\x1f\n" +
 	"\vstripe_size\x18\x04 \x01(\rR\n" +
 	"stripeSize\x129\n" +
-	"\x06shards\x18\x05 \x03(\v2!.coffer.metadata.v1.ShardLocationR\x06shards\"\xe1\x01\n" +
+	"\x06shards\x18\x05 \x03(\v2!.coffer.metadata.v1.ShardLocationR\x06shards\"\xbf\x02\n" +
 	"\aSegment\x12\x12\n" +
 	"\x04size\x18\x01 \x01(\x03R\x04size\x12\x1f\n" +
 	"\vpart_number\x18\x02 \x01(\x05R\n" +
@@ -5880,7 +5912,11 @@ const file_coffer_metadata_v1_metadata_proto_rawDesc = "" +
 	"\x03md5\x18\x03 \x01(\tR\x03md5\x12\x12\n" +
 	"\x04sha1\x18\x04 \x01(\tR\x04sha1\x12?\n" +
 	"\tplacement\x18\x05 \x01(\v2!.coffer.metadata.v1.BlobPlacementR\tplacement\x12:\n" +
-	"\tchecksums\x18\x06 \x03(\v2\x1c.coffer.metadata.v1.ChecksumR\tchecksums\"\xf2\b\n" +
+	"\tchecksums\x18\x06 \x03(\v2\x1c.coffer.metadata.v1.ChecksumR\tchecksums\x12\x16\n" +
+	"\x06inline\x18\a \x01(\bR\x06inline\x12\x1f\n" +
+	"\vinline_data\x18\b \x01(\fR\n" +
+	"inlineData\x12#\n" +
+	"\rinline_crc32c\x18\t \x01(\aR\finlineCrc32c\"\xf2\b\n" +
 	"\rObjectVersion\x12\x1b\n" +
 	"\tbucket_id\x18\x01 \x01(\tR\bbucketId\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x1d\n" +
