@@ -31,6 +31,15 @@ bench: build ## run the S3 load generator against a fresh all-in-one server, plu
 	$(GO) run ./gateway/loadgen -server $(BIN)
 	$(GO) test -run '^$$' -bench . -benchtime 2x ./metadata/... ./blobstore/...
 
+# The shared folder with bench/vs-minio.sh and bench/s3load (the lead's).
+SHARED ?= ../shared
+
+bench-vs-minio: ## coffer all-in-one vs MinIO, one interleaved run, ratios (builds MinIO once; not in CI; needs a quiet machine)
+	$(SHARED)/bench/vs-minio.sh
+
+bench-split: ## gateway, metadata and blobstore as separate processes (1+0 and 4+2) vs all-in-one, GET/PUT 64 MiB (not in CI)
+	SHARED=$(SHARED) bench/split.sh
+
 # Every fuzz target, as package:Target. `make fuzz` runs each for FUZZTIME.
 FUZZTIME ?= 15s
 FUZZ_TARGETS := \
@@ -40,7 +49,7 @@ FUZZ_TARGETS := \
 	./authd:FuzzOpenToken \
 	./gateway/s3:FuzzAwsChunkedReader \
 	./gateway/s3:FuzzClassify \
-	./gateway/s3:FuzzRangeHeader \
+	./gateway/objects:FuzzRangeHeader \
 	./gateway/s3:FuzzCompleteMultipartXML \
 	./gateway/s3:FuzzDeleteObjectsXML \
 	./gateway/s3:FuzzCORSXML \

@@ -10,17 +10,29 @@ import (
 	"time"
 
 	"github.com/coffer-project/coffer/gateway/authcache"
+	"github.com/coffer-project/coffer/gateway/bucketcache"
 	"github.com/coffer-project/coffer/gateway/objects"
 )
 
 // Config configures the gateway.
 type Config struct {
-	HTTPAddr          string        `yaml:"http_addr"`
-	Region            string        `yaml:"region"`
-	Domains           string        `yaml:"domains"`
-	MaxObjectSize     int64         `yaml:"max_object_size"`
-	MaxHeaderBytes    int           `yaml:"max_header_bytes"`
-	MaxInflight       int           `yaml:"max_inflight"`
+	HTTPAddr       string `yaml:"http_addr"`
+	Region         string `yaml:"region"`
+	Domains        string `yaml:"domains"`
+	MaxObjectSize  int64  `yaml:"max_object_size"`
+	MaxHeaderBytes int    `yaml:"max_header_bytes"`
+	MaxInflight    int    `yaml:"max_inflight"`
+	// MaxInflightAnonymous bounds the requests without credentials among
+	// MaxInflight (0: a quarter of it), so anonymous clients cannot take
+	// every slot from authenticated ones.
+	MaxInflightAnonymous int `yaml:"max_inflight_anonymous"`
+	// StallTimeout is how long a request may make no progress reading its
+	// body or writing its response before it is dropped and its slot freed.
+	StallTimeout time.Duration `yaml:"stall_timeout"`
+	// AccessLog logs one line per request at INFO (request id, key id,
+	// operation, bucket, status, bytes, duration; never URLs, signatures
+	// or tokens).
+	AccessLog         bool          `yaml:"access_log"`
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
 	IdleTimeout       time.Duration `yaml:"idle_timeout"`
 	// AuthCacheSize bounds the credentials (keys and B2 tokens) the gateway
@@ -60,6 +72,12 @@ type Config struct {
 	// when there is no PublicURL: behind a port mapping (docker's -p) the
 	// listener's own port is not the one users see. Empty: the listener's.
 	ConsoleGatewayPort string `yaml:"console_gateway_port"`
+	// BucketCacheSize bounds the buckets the gateway looks up without a
+	// metadata read (0: no cache, every request reads its bucket);
+	// BucketCacheMaxAge bounds how long one is used. Changes reach the
+	// cache through metadata's watch stream (gateway/bucketcache).
+	BucketCacheSize   int           `yaml:"bucket_cache_size"`
+	BucketCacheMaxAge time.Duration `yaml:"bucket_cache_max_age"`
 }
 
 // DefaultConsoleAddr is the console's default listen address, next to the
@@ -79,7 +97,10 @@ func (c *Config) RegisterFlags(prefix string, fs *flag.FlagSet) {
 	fs.StringVar(&c.Domains, prefix+"domains", "localhost,s3.localhost", "comma-separated base host names for virtual-hosted-style S3 requests (<bucket>.<domain>)")
 	fs.Int64Var(&c.MaxObjectSize, prefix+"max-object-size", 5<<30, "largest single-part upload in bytes")
 	fs.IntVar(&c.MaxHeaderBytes, prefix+"max-header-bytes", 64<<10, "largest request header section in bytes")
-	fs.IntVar(&c.MaxInflight, prefix+"max-inflight", 1024, "requests served at once before answering 503 SlowDown")
+	fs.IntVar(&c.MaxInflight, prefix+"max-inflight", 1024, "requests served at once before answering 503 (S3 SlowDown, B2 service_unavailable, R2 429)")
+	fs.IntVar(&c.MaxInflightAnonymous, prefix+"max-inflight-anonymous", 0, "requests without credentials served at once, within max-inflight (0: a quarter of max-inflight)")
+	fs.BoolVar(&c.AccessLog, prefix+"access-log", true, "log one line per HTTP request at INFO (no URLs, signatures or tokens)")
+	fs.DurationVar(&c.StallTimeout, prefix+"stall-timeout", 60*time.Second, "a request that reads none of its body or writes none of its response for this long is dropped")
 	fs.DurationVar(&c.ReadHeaderTimeout, prefix+"read-header-timeout", 10*time.Second, "time allowed to read request headers")
 	fs.DurationVar(&c.IdleTimeout, prefix+"idle-timeout", 120*time.Second, "keep-alive idle timeout")
 	fs.IntVar(&c.AuthCacheSize, prefix+"auth-cache-size", authcache.DefaultMaxEntries, "credentials (keys and B2 tokens) the gateway verifies without asking authd")
@@ -87,6 +108,8 @@ func (c *Config) RegisterFlags(prefix string, fs *flag.FlagSet) {
 	fs.StringVar(&c.TLSCert, prefix+"tls-cert", "", "PEM certificate (chain) the gateway serves HTTPS with; reloaded when the file changes (`coffer cert dev` makes one for trying)")
 	fs.StringVar(&c.TLSKey, prefix+"tls-key", "", "PEM private key of --tls-cert; reloaded when the file changes")
 	fs.BoolVar(&c.B2TestMode, prefix+"b2-test-mode", false, "honour B2's X-Bz-Test-Mode header (simulated failures for client retry tests; never in production)")
+	fs.IntVar(&c.BucketCacheSize, prefix+"bucket-cache-size", bucketcache.DefaultMaxEntries, "buckets looked up without a metadata read, kept current by metadata's watch stream (0: read the bucket on every request)")
+	fs.DurationVar(&c.BucketCacheMaxAge, prefix+"bucket-cache-max-age", bucketcache.DefaultMaxAge, "longest a cached bucket is used; changes reach the cache at once through metadata's watch stream")
 	fs.Int64Var(&c.InlineMaxSize, prefix+"inline-max-size", objects.DefaultInlineMax, "largest object (stored bytes) kept in metadata instead of a blob: one Raft commit per PUT, one metadata read per GET (0: never)")
 	fs.Int64Var(&c.B2RecommendedPartSize, prefix+"b2-recommended-part-size", 100_000_000, "part size b2_authorize_account recommends (5000000 to 5000000000 bytes); larger files are uploaded as large files")
 	fs.StringVar(&c.ConsoleAddr, prefix+"console-addr", DefaultConsoleAddr, "web console listen address (empty: no console); it also serves the B2 API for the browser")
@@ -110,6 +133,15 @@ func (c *Config) Validate() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
 			return errors.New("gateway: public-url must be an http(s) URL with a host and no path, e.g. https://b2.example.com")
 		}
+	}
+	if c.MaxInflightAnonymous < 0 || c.MaxInflightAnonymous > c.MaxInflight {
+		return errors.New("gateway: max-inflight-anonymous must be between 0 and max-inflight")
+	}
+	if c.StallTimeout < time.Second {
+		return errors.New("gateway: stall-timeout must be at least 1s")
+	}
+	if c.BucketCacheSize < 0 || (c.BucketCacheSize > 0 && c.BucketCacheMaxAge <= 0) {
+		return errors.New("gateway: bucket-cache-size must not be negative, bucket-cache-max-age must be positive")
 	}
 	if c.InlineMaxSize < 0 || c.InlineMaxSize > objects.MaxInlineSize {
 		return fmt.Errorf("gateway: inline-max-size must be between 0 and %d", objects.MaxInlineSize)

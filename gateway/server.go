@@ -11,10 +11,12 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
 	"github.com/coffer-project/coffer/gateway/authcache"
 	"github.com/coffer-project/coffer/gateway/b2"
+	"github.com/coffer-project/coffer/gateway/bucketcache"
 	"github.com/coffer-project/coffer/gateway/console"
 	"github.com/coffer-project/coffer/gateway/objects"
 	"github.com/coffer-project/coffer/gateway/r2"
@@ -36,6 +38,9 @@ type Deps struct {
 	// (services/app provides it; nil: not available).
 	Cluster console.ClusterFunc
 	Log     *slog.Logger
+	// Registerer receives the HTTP metrics (the process's registry; nil:
+	// not exported).
+	Registerer prometheus.Registerer
 }
 
 // Server is the gateway role.
@@ -48,10 +53,14 @@ type Server struct {
 	tls *tls.Config
 	// creds is the credential cache, built at Start.
 	creds *authcache.Cache
+	// shell runs every request (gateway/shell), built at Start.
+	shell *shell.Shell
 	// The web console's listener and server (console_listener.go); nil
 	// when it is off.
 	consoleLis  net.Listener
 	consoleHTTP *http.Server
+	// buckets is the bucket cache, built at Start.
+	buckets *bucketcache.Client
 
 	mu    sync.Mutex
 	ready bool
@@ -90,23 +99,37 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gateway: blobstore: %w", err)
 	}
+	// Bucket lookups come from a cache that follows metadata's watch
+	// stream; a bucket write through this gateway (metadata's UpdateBucket
+	// and DeleteBucket, corsd's CORS writes) drops its entry as it returns
+	// (gateway/bucketcache).
+	size := s.cfg.BucketCacheSize
+	if size == 0 {
+		size = -1 // off
+	}
+	s.buckets = bucketcache.New(s.deps.Meta, bucketcache.Config{MaxEntries: size, MaxAge: s.cfg.BucketCacheMaxAge}, s.deps.Log)
+	s.buckets.Start()
+	meta := metadatav1.MetadataServiceClient(s.buckets)
+	cors := s.buckets.WrapCors(s.deps.Cors)
 	// authd's data keys encrypt SSE-B2 objects at rest.
-	layer := objects.New(s.deps.Meta, blobs, s.deps.Log, s.cfg.MaxObjectSize, objects.WithDataKeys(s.deps.Auth), objects.WithInlineMax(s.cfg.InlineMaxSize))
+	layer := objects.New(meta, blobs, s.deps.Log, s.cfg.MaxObjectSize, objects.WithDataKeys(s.deps.Auth), objects.WithInlineMax(s.cfg.InlineMaxSize))
 	// One credential cache per gateway, following metadata's key changes.
 	s.creds = authcache.New(authcache.Config{MaxEntries: s.cfg.AuthCacheSize, MaxAge: s.cfg.AuthCacheMaxAge, Region: s.cfg.Region},
 		authcache.Deps{Auth: s.deps.Auth, Meta: s.deps.Meta, Log: s.deps.Log})
 	s.creds.Start()
 	s3front := s3.New(s3.Config{Region: s.cfg.Region, Domains: s.cfg.DomainList()},
-		s3.Deps{Objects: layer, Auth: s.deps.Auth, Creds: s.creds, Cors: s.deps.Cors, Log: s.deps.Log})
+		s3.Deps{Objects: layer, Auth: s.deps.Auth, Creds: s.creds, Cors: cors, Log: s.deps.Log})
 	b2front := b2.New(b2.Config{PublicURL: s.cfg.PublicURL, TestMode: s.cfg.B2TestMode, RecommendedPartSize: s.cfg.B2RecommendedPartSize},
-		b2.Deps{Objects: layer, Auth: s.deps.Auth, Creds: s.creds, Cors: s.deps.Cors, Log: s.deps.Log})
-	r2front, err := r2.NewHandler(r2.Config{}, r2.Deps{Meta: s.deps.Meta, Cors: s.deps.Cors, Auth: s.deps.Auth, Log: s.deps.Log})
+		b2.Deps{Objects: layer, Auth: s.deps.Auth, Creds: s.creds, Cors: cors, Log: s.deps.Log})
+	r2front, err := r2.NewHandler(r2.Config{}, r2.Deps{Meta: meta, Cors: cors, Auth: s.deps.Auth, Creds: s.creds, Log: s.deps.Log})
 	if err != nil {
 		return fmt.Errorf("gateway: r2: %w", err)
 	}
 	// One shell around every front-end: one set of slots, one way to
 	// log, recover and answer in the client's own dialect.
-	sh := shell.New(s.deps.Log, shell.NewLimiter(s.cfg.MaxInflight, 0))
+	sh := shell.New(shell.Config{MaxInflight: s.cfg.MaxInflight, MaxInflightAnonymous: s.cfg.MaxInflightAnonymous,
+		StallTimeout: s.cfg.StallTimeout, AccessLog: s.cfg.AccessLog}, shell.Deps{Log: s.deps.Log, Registerer: s.deps.Registerer})
+	s.shell = sh
 	s3http := sh.Wrap(s3front.Dialect(), s3front)
 	b2http := sh.Wrap(b2front.Dialect(), b2front)
 	r2http := sh.Wrap(r2front.Dialect(), r2front)
@@ -148,27 +171,12 @@ func route(s3front, r2front, b2front http.Handler, domains []string) http.Handle
 		switch p := r.URL.Path; {
 		case strings.HasPrefix(p, r2.Prefix):
 			r2front.ServeHTTP(w, r)
-		case (strings.HasPrefix(p, b2.APIPrefix) || strings.HasPrefix(p, b2.DownloadPrefix)) && !virtualHost(r.Host, domains):
+		case (strings.HasPrefix(p, b2.APIPrefix) || strings.HasPrefix(p, b2.DownloadPrefix)) && s3.BucketFromHost(r.Host, domains) == "":
 			b2front.ServeHTTP(w, r)
 		default:
 			s3front.ServeHTTP(w, r)
 		}
 	})
-}
-
-// virtualHost reports whether host names a bucket under one of the S3
-// domains ("<bucket>.<domain>").
-func virtualHost(host string, domains []string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.ToLower(host)
-	for _, d := range domains {
-		if d != "" && strings.HasSuffix(host, "."+d) {
-			return true
-		}
-	}
-	return false
 }
 
 // Ready reports whether the gateway serves.
@@ -191,6 +199,9 @@ func (s *Server) Drain(ctx context.Context) error {
 	if s.creds != nil {
 		defer s.creds.Stop()
 	}
+	if s.buckets != nil {
+		defer s.buckets.Stop()
+	}
 	var consoleErr error
 	switch {
 	case s.consoleHTTP != nil:
@@ -208,6 +219,9 @@ func (s *Server) Drain(ctx context.Context) error {
 func (s *Server) Stop(context.Context) error {
 	if s.creds != nil {
 		s.creds.Stop()
+	}
+	if s.buckets != nil {
+		s.buckets.Stop()
 	}
 	switch {
 	case s.consoleHTTP != nil:

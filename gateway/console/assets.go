@@ -18,10 +18,9 @@ import (
 //go:embed web
 var web embed.FS
 
-// The page's policy: everything from this origin, nothing inline, no
-// framing. Images may be blob: and data: URLs (file previews are fetched
-// with the token in a header, then shown from a blob).
-const pageCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; " +
+// The page's policy: everything from this origin, nothing inline (no
+// script, no style attribute), no plugins, no framing.
+const pageCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
 	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // asset is one embedded file, ready to serve.

@@ -124,6 +124,7 @@ func testBrowse(t *testing.T, e *env) {
 
 	// Hidden files and every version.
 	p.clickIn(".breadcrumbs", name)
+	p.waitFor("the bucket's root", fmt.Sprintf(`(document.querySelector('.breadcrumbs [aria-current=page]') || {}).textContent === %q && !!document.querySelector(%q)`, name, row("top.txt")))
 	p.choose("Show hidden files and all versions")
 	p.find("css", row("gone.txt")+`[data-action="hide"]`)
 	p.find("css", row("gone.txt")+`[data-action="upload"]`)

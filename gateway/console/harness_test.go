@@ -43,10 +43,13 @@ type env struct {
 	browser *browsertest.Browser
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, args ...string) *env {
 	t.Helper()
 	browser := browsertest.NewBrowser(t)
-	c := clustertest.Start(t, fmt.Sprintf("--b2-recommended-part-size=%d", partSize), "--authd.master-secret="+masterSecret)
+	if len(args) == 0 {
+		args = []string{fmt.Sprintf("--b2-recommended-part-size=%d", partSize)}
+	}
+	c := clustertest.Start(t, append(args, "--authd.master-secret="+masterSecret)...)
 	if c.Console == "" {
 		t.Fatal("the server runs no console")
 	}
@@ -223,13 +226,31 @@ func (p *tab) hasIn(scope, kind, text string) bool {
 // click clicks a button or link by its text.
 func (p *tab) click(text string) {
 	p.t.Helper()
-	p.do(chromedp.Click(p.find("button", text)))
+	p.clickIn("", text)
 }
 
 // clickIn clicks a button or link by its text within scope.
 func (p *tab) clickIn(scope, text string) {
 	p.t.Helper()
-	p.do(chromedp.Click(p.findIn(scope, "button", text)))
+	p.clickFound(scope, "button", text)
+}
+
+// clickFound finds an element and clicks it. The page may still be
+// replacing the view the last click left (the old element found, then
+// removed): a click that finds no node is tried again on a fresh find.
+func (p *tab) clickFound(scope, kind, text string) {
+	p.t.Helper()
+	var err error
+	for try := 0; try < 4; try++ {
+		sel := p.findIn(scope, kind, text)
+		ctx, cancel := context.WithTimeout(p.ctx, 8*time.Second)
+		err = chromedp.Do(ctx, chromedp.Click(sel))
+		cancel()
+		if err == nil {
+			return
+		}
+	}
+	p.fail("click %s %q: %v", kind, text, err)
 }
 
 // fill types into the field labelled label, replacing what it holds.
@@ -258,7 +279,7 @@ func (p *tab) fillIn(scope, label, value string) {
 // choose clicks the radio button or checkbox labelled label.
 func (p *tab) choose(label string) {
 	p.t.Helper()
-	p.do(chromedp.Click(p.find("choice", label)))
+	p.clickFound("", "choice", label)
 }
 
 // waitFor waits until the script's value is truthy.

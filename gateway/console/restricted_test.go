@@ -73,7 +73,11 @@ func testRestricted(t *testing.T, e *env) {
 		p := e.open(t)
 		p.signIn(k["applicationKeyId"].(string), k["applicationKey"].(string))
 		p.clickIn(bucketCard(other), "Upload/Download")
-		p.waitText("main .error", "Not allowed: the application key is not allowed to access this bucket.")
+		// The server's refusal (401 unauthorized), as a sentence.
+		p.waitText("main .error", "Not allowed: ")
+		if msg := p.text("main .error"); len(msg) < len("Not allowed: ")+10 {
+			p.fail("the refusal reads %q", msg)
+		}
 		if p.rows() != 0 {
 			p.fail("rows shown for a refused listing")
 		}

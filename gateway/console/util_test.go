@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"encoding/base64"
+	"net/http"
 
 	"github.com/coffer-project/coffer/gateway/conformance"
 )
@@ -28,4 +29,14 @@ func (e *env) uploadAs(bucketID, name, contentType string, body []byte, info map
 		e.t.Fatalf("upload %s: %d %s", name, resp.Status, resp.Body)
 	}
 	return resp.JSON(e.t)
+}
+
+// httpGetAuth GETs url with an Authorization header.
+func httpGetAuth(url, token string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", token)
+	return http.DefaultClient.Do(req)
 }

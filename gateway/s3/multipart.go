@@ -452,13 +452,11 @@ func (h *Handler) listParts(w http.ResponseWriter, r *http.Request, c *call) err
 		ChecksumType:      checksumTypeName(up.GetChecksumType()),
 	}
 	if maxParts > 0 && marker < objects.MaxPartNumber {
-		resp, err := h.meta.ListParts(r.Context(), &metadatav1.ListPartsRequest{
-			UploadId: up.GetVersionId(), StartPartNumber: int32(marker + 1), PageSize: int32(maxParts),
-		})
+		parts, next, err := h.objects.ListParts(r.Context(), up.GetVersionId(), int32(marker+1), int32(maxParts))
 		if err != nil {
 			return err
 		}
-		for _, p := range resp.GetParts() {
+		for _, p := range parts {
 			seg := p.GetSegment()
 			e := partEntry{PartNumber: p.GetPartNumber(), LastModified: xmlTime(p.GetCreateTimeUnixNanos()),
 				ETag: `"` + seg.GetMd5() + `"`, Size: seg.GetSize()}
@@ -467,7 +465,7 @@ func (h *Handler) listParts(w http.ResponseWriter, r *http.Request, c *call) err
 			}
 			res.Parts = append(res.Parts, e)
 		}
-		if resp.GetNextPartNumber() != 0 && len(res.Parts) > 0 {
+		if next != 0 && len(res.Parts) > 0 {
 			res.IsTruncated = true
 			res.NextPartNumberMarker = res.Parts[len(res.Parts)-1].PartNumber
 		}

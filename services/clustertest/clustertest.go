@@ -33,6 +33,7 @@ type Cluster struct {
 	Console string
 	Process *app.Process
 	extra   []string
+	logs    io.Writer
 	stopped bool
 }
 
@@ -41,6 +42,16 @@ type Cluster struct {
 func Start(t testing.TB, extraArgs ...string) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t, Dir: t.TempDir(), extra: extraArgs}
+	c.start()
+	t.Cleanup(c.Stop)
+	return c
+}
+
+// StartLogged is Start with the process's log written to logs as JSON
+// lines, every level included, for tests that check what is logged.
+func StartLogged(t testing.TB, logs io.Writer, extraArgs ...string) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t, Dir: t.TempDir(), extra: extraArgs, logs: logs}
 	c.start()
 	t.Cleanup(c.Stop)
 	return c
@@ -73,6 +84,9 @@ func (c *Cluster) start() {
 		logOut = os.Stderr
 	}
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if c.logs != nil {
+		log = slog.New(slog.NewJSONHandler(c.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	p, err := app.Start(ctx, cfg, io.Discard, log)
@@ -124,4 +138,37 @@ func (c *Cluster) AccountID() string {
 		c.t.Fatalf("clustertest: account: %v", err)
 	}
 	return resp.GetAccount().GetAccountId()
+}
+
+// Gateway is another gateway process in front of the cluster's roles (as
+// a second gateway of a real cluster, with its own caches).
+type Gateway struct {
+	Endpoint string
+	Process  *app.Process
+}
+
+// StartGateway starts one more process running only the gateway role, over
+// this cluster's metadata, authd, corsd and blobstore. It is stopped when
+// the test ends.
+func (c *Cluster) StartGateway(t testing.TB, extraArgs ...string) *Gateway {
+	t.Helper()
+	addr := c.Process.GRPCAddr()
+	args := append(Args(t.TempDir()), "--roles=gateway", "--metadata-addrs="+addr, "--authd-addrs="+addr,
+		"--corsd-addrs="+addr, "--blobstore-addrs="+addr)
+	cfg, _, err := app.ParseConfig("clustertest-gateway", append(args, extraArgs...))
+	if err != nil {
+		t.Fatalf("clustertest: gateway config: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	p, err := app.Start(ctx, cfg, io.Discard, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("clustertest: start gateway: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		p.Stop(ctx)
+	})
+	return &Gateway{Endpoint: "http://" + p.HTTPAddr(), Process: p}
 }

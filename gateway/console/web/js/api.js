@@ -95,8 +95,7 @@ function token() {
 
 // call makes a JSON call (POST) and returns the decoded answer.
 export async function call(name, body, opts = {}) {
-  let resp;
-  resp = await fetch(`/b2api/${VERSION}/${name}`, {
+  const resp = await fetch(`/b2api/${VERSION}/${name}`, {
     method: 'POST',
     headers: { Authorization: token(), 'Content-Type': 'application/json' },
     body: JSON.stringify(body || {}),

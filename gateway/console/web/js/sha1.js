@@ -92,18 +92,24 @@ function compress(H, b, o) {
   H[4] = (H[4] + e) | 0;
 }
 
-// SLICE is how much of a file is read at a time.
-const SLICE = 4 << 20;
-
-// sha1Blob hashes a Blob (a File or a slice of one) slice by slice.
-// onProgress gets the bytes hashed so far; signal aborts.
+// sha1Blob hashes a Blob (a File or a slice of one) as a stream: the
+// browser hands over small chunks that die young, so memory stays flat
+// however large the file (whole-slice ArrayBuffers would wait for a major
+// collection). onProgress gets the bytes hashed so far; signal aborts.
 export async function sha1Blob(blob, onProgress, signal) {
   const s = new SHA1();
-  for (let off = 0; off < blob.size; off += SLICE) {
-    if (signal && signal.aborted) throw new DOMException('cancelled', 'AbortError');
-    const buf = await blob.slice(off, Math.min(off + SLICE, blob.size)).arrayBuffer();
-    s.update(new Uint8Array(buf));
-    if (onProgress) onProgress(Math.min(off + SLICE, blob.size));
+  const reader = blob.stream().getReader();
+  let done = 0;
+  for (;;) {
+    if (signal && signal.aborted) {
+      reader.cancel();
+      throw new DOMException('cancelled', 'AbortError');
+    }
+    const { value, done: end } = await reader.read();
+    if (end) break;
+    s.update(value);
+    done += value.length;
+    if (onProgress) onProgress(done);
   }
   return s.hex();
 }
