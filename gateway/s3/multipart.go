@@ -35,7 +35,7 @@ func (h *Handler) createMultipartUpload(w http.ResponseWriter, r *http.Request, 
 	if v := r.Header.Get("x-amz-checksum-algorithm"); v != "" {
 		var ok bool
 		if alg, ok = objects.ParseAlgorithm(v); !ok {
-			return errs.Errorf(errs.InvalidRequest, op, "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+			return errUnsupportedAlgorithm(op)
 		}
 	}
 	typ, err := checksumTypeHeader(r.Header)
@@ -264,6 +264,10 @@ func (h *Handler) completeMultipartUpload(w http.ResponseWriter, r *http.Request
 	}
 	refs, err := parseCompleteXML(body)
 	if err != nil {
+		// An unknown upload is NoSuchUpload whatever the body says.
+		if _, uerr := h.upload(r, c); errs.Is(uerr, errs.UploadNotFound) {
+			return uerr
+		}
 		return err
 	}
 	v, err := h.objects.CompleteUpload(r.Context(), objects.CompleteInput{
@@ -306,6 +310,9 @@ func writePrecondition(h http.Header, op string) (*metadatav1.Precondition, erro
 // announce (x-amz-checksum-<alg> with x-amz-checksum-type).
 func objectChecksumHeaders(h http.Header) ([]*metadatav1.Checksum, error) {
 	const op = "s3.CompleteMultipartUpload"
+	if err := checkChecksumHeaderNames(h); err != nil {
+		return nil, err
+	}
 	typ, err := checksumTypeHeader(h)
 	if err != nil {
 		return nil, err
@@ -350,7 +357,7 @@ func validCount(s string) bool {
 // validChecksum reports whether v is the base64 of an alg digest.
 func validChecksum(alg metadatav1.ChecksumAlgorithm, v string) bool {
 	raw, err := base64.StdEncoding.DecodeString(v)
-	return err == nil && len(raw) == digestLen[alg]
+	return err == nil && len(raw) == objects.DigestLen(alg)
 }
 
 // smallBody reads a bounded XML request body through the same checks as an
