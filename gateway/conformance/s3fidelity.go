@@ -30,6 +30,7 @@ func S3Fidelity(t *testing.T, tg Target) {
 	t.Run("ListingChecksums", func(t *testing.T) { testFidelityListingChecksums(t, tg) })
 	t.Run("ListUploadsDelimiter", func(t *testing.T) { testFidelityListUploadsDelimiter(t, tg) })
 	t.Run("DeleteBucketWithUploads", func(t *testing.T) { testFidelityDeleteBucketWithUploads(t, tg) })
+	t.Run("StorageClass", func(t *testing.T) { testFidelityStorageClass(t, tg) })
 }
 
 // wantMessage fails unless err is an S3 error with this code and message.

@@ -89,7 +89,7 @@ func toObjects(p listParams, vs []*metadatav1.ObjectVersion, own *owner) []objec
 		out = append(out, object{
 			Key: p.encode(v.GetKey()), LastModified: xmlTime(v.GetCreateTimeUnixNanos()),
 			ETag: `"` + v.GetEtag() + `"`, ChecksumAlgorithm: algs, ChecksumType: typ,
-			Size: v.GetSize(), StorageClass: "STANDARD", Owner: own,
+			Size: v.GetSize(), StorageClass: storageClassName(v.GetStorageClass()), Owner: own,
 		})
 	}
 	return out
@@ -218,7 +218,7 @@ func (h *Handler) listObjectVersions(w http.ResponseWriter, r *http.Request, c *
 				e.XMLName.Local = "DeleteMarker"
 			} else {
 				size := v.GetSize()
-				e.XMLName.Local, e.ETag, e.Size, e.StorageClass = "Version", `"`+v.GetEtag()+`"`, &size, "STANDARD"
+				e.XMLName.Local, e.ETag, e.Size, e.StorageClass = "Version", `"`+v.GetEtag()+`"`, &size, storageClassName(v.GetStorageClass())
 				e.ChecksumAlgorithm, e.ChecksumType = checksumListing(v.GetChecksums())
 			}
 			res.Entries = append(res.Entries, e)
