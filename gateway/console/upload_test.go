@@ -193,6 +193,7 @@ func (p *tab) pick(files ...localFile) {
 	p.t.Helper()
 	p.click("Upload")
 	p.dialogOpen("Upload")
+	p.checkPage("Upload")
 	var paths []string
 	for _, f := range files {
 		paths = append(paths, f.path)
