@@ -167,9 +167,10 @@ const finder = `(kind, text, scope) => {
   }
   const visible = (e) => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length);
   let found = null;
-  if (kind === 'button') {
+  if (kind === 'button' || kind === 'clickable') {
+    // A clickable one is enabled: a user waits for a busy button to come back.
     found = [...root.querySelectorAll('button, a, label.button')].find((e) => visible(e) &&
-      (norm(e.textContent) === text || e.getAttribute('aria-label') === text));
+      (kind === 'button' || !e.disabled) && (norm(e.textContent) === text || e.getAttribute('aria-label') === text));
   } else if (kind === 'control') {
     const l = [...root.querySelectorAll('label[for]')].find((l) => norm(l.textContent) === text);
     found = l ? document.getElementById(l.htmlFor) : root.querySelector('[aria-label="' + CSS.escape(text) + '"]');
@@ -232,7 +233,7 @@ func (p *tab) click(text string) {
 // clickIn clicks a button or link by its text within scope.
 func (p *tab) clickIn(scope, text string) {
 	p.t.Helper()
-	p.clickFound(scope, "button", text)
+	p.clickFound(scope, "clickable", text)
 }
 
 // clickFound finds an element and clicks it. The page may still be
