@@ -49,7 +49,7 @@ FUZZ_TARGETS := \
 	./authd:FuzzOpenToken \
 	./gateway/s3:FuzzAwsChunkedReader \
 	./gateway/s3:FuzzClassify \
-	./gateway/s3:FuzzRangeHeader \
+	./gateway/objects:FuzzRangeHeader \
 	./gateway/s3:FuzzCompleteMultipartXML \
 	./gateway/s3:FuzzDeleteObjectsXML \
 	./gateway/s3:FuzzCORSXML \

@@ -16,12 +16,23 @@ import (
 
 // Config configures the gateway.
 type Config struct {
-	HTTPAddr          string        `yaml:"http_addr"`
-	Region            string        `yaml:"region"`
-	Domains           string        `yaml:"domains"`
-	MaxObjectSize     int64         `yaml:"max_object_size"`
-	MaxHeaderBytes    int           `yaml:"max_header_bytes"`
-	MaxInflight       int           `yaml:"max_inflight"`
+	HTTPAddr       string `yaml:"http_addr"`
+	Region         string `yaml:"region"`
+	Domains        string `yaml:"domains"`
+	MaxObjectSize  int64  `yaml:"max_object_size"`
+	MaxHeaderBytes int    `yaml:"max_header_bytes"`
+	MaxInflight    int    `yaml:"max_inflight"`
+	// MaxInflightAnonymous bounds the requests without credentials among
+	// MaxInflight (0: a quarter of it), so anonymous clients cannot take
+	// every slot from authenticated ones.
+	MaxInflightAnonymous int `yaml:"max_inflight_anonymous"`
+	// StallTimeout is how long a request may make no progress reading its
+	// body or writing its response before it is dropped and its slot freed.
+	StallTimeout time.Duration `yaml:"stall_timeout"`
+	// AccessLog logs one line per request at INFO (request id, key id,
+	// operation, bucket, status, bytes, duration; never URLs, signatures
+	// or tokens).
+	AccessLog         bool          `yaml:"access_log"`
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
 	IdleTimeout       time.Duration `yaml:"idle_timeout"`
 	// AuthCacheSize bounds the credentials (keys and B2 tokens) the gateway
@@ -86,7 +97,10 @@ func (c *Config) RegisterFlags(prefix string, fs *flag.FlagSet) {
 	fs.StringVar(&c.Domains, prefix+"domains", "localhost,s3.localhost", "comma-separated base host names for virtual-hosted-style S3 requests (<bucket>.<domain>)")
 	fs.Int64Var(&c.MaxObjectSize, prefix+"max-object-size", 5<<30, "largest single-part upload in bytes")
 	fs.IntVar(&c.MaxHeaderBytes, prefix+"max-header-bytes", 64<<10, "largest request header section in bytes")
-	fs.IntVar(&c.MaxInflight, prefix+"max-inflight", 1024, "requests served at once before answering 503 SlowDown")
+	fs.IntVar(&c.MaxInflight, prefix+"max-inflight", 1024, "requests served at once before answering 503 (S3 SlowDown, B2 service_unavailable, R2 429)")
+	fs.IntVar(&c.MaxInflightAnonymous, prefix+"max-inflight-anonymous", 0, "requests without credentials served at once, within max-inflight (0: a quarter of max-inflight)")
+	fs.BoolVar(&c.AccessLog, prefix+"access-log", true, "log one line per HTTP request at INFO (no URLs, signatures or tokens)")
+	fs.DurationVar(&c.StallTimeout, prefix+"stall-timeout", 60*time.Second, "a request that reads none of its body or writes none of its response for this long is dropped")
 	fs.DurationVar(&c.ReadHeaderTimeout, prefix+"read-header-timeout", 10*time.Second, "time allowed to read request headers")
 	fs.DurationVar(&c.IdleTimeout, prefix+"idle-timeout", 120*time.Second, "keep-alive idle timeout")
 	fs.IntVar(&c.AuthCacheSize, prefix+"auth-cache-size", authcache.DefaultMaxEntries, "credentials (keys and B2 tokens) the gateway verifies without asking authd")
@@ -119,6 +133,12 @@ func (c *Config) Validate() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
 			return errors.New("gateway: public-url must be an http(s) URL with a host and no path, e.g. https://b2.example.com")
 		}
+	}
+	if c.MaxInflightAnonymous < 0 || c.MaxInflightAnonymous > c.MaxInflight {
+		return errors.New("gateway: max-inflight-anonymous must be between 0 and max-inflight")
+	}
+	if c.StallTimeout < time.Second {
+		return errors.New("gateway: stall-timeout must be at least 1s")
 	}
 	if c.BucketCacheSize < 0 || (c.BucketCacheSize > 0 && c.BucketCacheMaxAge <= 0) {
 		return errors.New("gateway: bucket-cache-size must not be negative, bucket-cache-max-age must be positive")

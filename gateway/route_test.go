@@ -13,7 +13,7 @@ func TestRoute(t *testing.T) {
 	tag := func(name string) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Header().Set("X-Front", name) })
 	}
-	h := route(tag("s3"), tag("r2"), tag("b2"), []string{"s3.localhost", "localhost"})
+	h := route(tag("s3"), tag("r2"), tag("b2"), []string{"localhost", "s3.localhost"})
 	for _, tt := range []struct{ host, path, want string }{
 		{"127.0.0.1:9000", "/b2api/v2/b2_list_buckets", "b2"},
 		{"127.0.0.1:9000", "/b2api/v4/b2_upload_file/x/y", "b2"},
@@ -26,6 +26,8 @@ func TestRoute(t *testing.T) {
 		{"127.0.0.1:9000", "/b2apix/v2/x", "s3"},
 		{"my-bucket.s3.localhost:9000", "/file/bucket/a", "s3"},
 		{"my-bucket.localhost", "/b2api/v2/b2_list_buckets", "s3"},
+		{"s3.localhost:9000", "/b2api/v2/b2_list_buckets", "b2"},
+		{"s3.localhost", "/file/bucket/a", "b2"},
 	} {
 		w := httptest.NewRecorder()
 		r := httptest.NewRequest(http.MethodGet, tt.path, nil)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
 	"github.com/coffer-project/coffer/gateway/authcache"
@@ -37,6 +38,9 @@ type Deps struct {
 	// (services/app provides it; nil: not available).
 	Cluster console.ClusterFunc
 	Log     *slog.Logger
+	// Registerer receives the HTTP metrics (the process's registry; nil:
+	// not exported).
+	Registerer prometheus.Registerer
 }
 
 // Server is the gateway role.
@@ -49,6 +53,8 @@ type Server struct {
 	tls *tls.Config
 	// creds is the credential cache, built at Start.
 	creds *authcache.Cache
+	// shell runs every request (gateway/shell), built at Start.
+	shell *shell.Shell
 	// The web console's listener and server (console_listener.go); nil
 	// when it is off.
 	consoleLis  net.Listener
@@ -115,13 +121,15 @@ func (s *Server) Start(ctx context.Context) error {
 		s3.Deps{Objects: layer, Auth: s.deps.Auth, Creds: s.creds, Cors: cors, Log: s.deps.Log})
 	b2front := b2.New(b2.Config{PublicURL: s.cfg.PublicURL, TestMode: s.cfg.B2TestMode, RecommendedPartSize: s.cfg.B2RecommendedPartSize},
 		b2.Deps{Objects: layer, Auth: s.deps.Auth, Creds: s.creds, Cors: cors, Log: s.deps.Log})
-	r2front, err := r2.NewHandler(r2.Config{}, r2.Deps{Meta: meta, Cors: cors, Auth: s.deps.Auth, Log: s.deps.Log})
+	r2front, err := r2.NewHandler(r2.Config{}, r2.Deps{Meta: meta, Cors: cors, Auth: s.deps.Auth, Creds: s.creds, Log: s.deps.Log})
 	if err != nil {
 		return fmt.Errorf("gateway: r2: %w", err)
 	}
 	// One shell around every front-end: one set of slots, one way to
 	// log, recover and answer in the client's own dialect.
-	sh := shell.New(s.deps.Log, shell.NewLimiter(s.cfg.MaxInflight, 0))
+	sh := shell.New(shell.Config{MaxInflight: s.cfg.MaxInflight, MaxInflightAnonymous: s.cfg.MaxInflightAnonymous,
+		StallTimeout: s.cfg.StallTimeout, AccessLog: s.cfg.AccessLog}, shell.Deps{Log: s.deps.Log, Registerer: s.deps.Registerer})
+	s.shell = sh
 	s3http := sh.Wrap(s3front.Dialect(), s3front)
 	b2http := sh.Wrap(b2front.Dialect(), b2front)
 	r2http := sh.Wrap(r2front.Dialect(), r2front)
@@ -163,27 +171,12 @@ func route(s3front, r2front, b2front http.Handler, domains []string) http.Handle
 		switch p := r.URL.Path; {
 		case strings.HasPrefix(p, r2.Prefix):
 			r2front.ServeHTTP(w, r)
-		case (strings.HasPrefix(p, b2.APIPrefix) || strings.HasPrefix(p, b2.DownloadPrefix)) && !virtualHost(r.Host, domains):
+		case (strings.HasPrefix(p, b2.APIPrefix) || strings.HasPrefix(p, b2.DownloadPrefix)) && s3.BucketFromHost(r.Host, domains) == "":
 			b2front.ServeHTTP(w, r)
 		default:
 			s3front.ServeHTTP(w, r)
 		}
 	})
-}
-
-// virtualHost reports whether host names a bucket under one of the S3
-// domains ("<bucket>.<domain>").
-func virtualHost(host string, domains []string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.ToLower(host)
-	for _, d := range domains {
-		if d != "" && strings.HasSuffix(host, "."+d) {
-			return true
-		}
-	}
-	return false
 }
 
 // Ready reports whether the gateway serves.

@@ -98,6 +98,17 @@ func (r *reporter) report(p *metadatav1.BlobPlacement, index int, nodeID string,
 	}()
 }
 
+// ReportDamage reports that a reader of blob p could not get its bytes
+// (err says why): every shard is reported as report does — OnDamage sees
+// it, and the node holding an erasure-coded shard verifies it and rebuilds
+// it if it is missing or damaged. It never blocks; duplicates of recent
+// reports are dropped. It implements gateway/objects.DamageReporter.
+func (c *Client) ReportDamage(p *metadatav1.BlobPlacement, err error) {
+	for _, s := range p.GetShards() {
+		c.reports.report(p, int(s.GetIndex()), s.GetNodeId(), err)
+	}
+}
+
 // sizeCacheEntries bounds the object-size cache.
 const sizeCacheEntries = 1 << 14
 

@@ -156,6 +156,7 @@ func (c *Cache) VerifyToken(ctx context.Context, req *authv1.VerifyTokenRequest)
 // endpoint accepts and the upload target. The token itself is not kept.
 func tokenKey(req *authv1.VerifyTokenRequest) tokenID {
 	h := sha256.New()
+	h.Write([]byte{'t'})
 	var n [binary.MaxVarintLen64]byte
 	write := func(s string) {
 		h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
@@ -197,4 +198,49 @@ func (c *Cache) storeToken(t ticket, id tokenID, resp *authv1.VerifyTokenRespons
 		c.makeRoomLocked()
 	}
 	c.tokens[id] = &tokenEntry{resp: resp, added: c.now()}
+}
+
+const opSecret = "authcache.VerifyKeySecret"
+
+// VerifyKeySecret authenticates an application key by its id and secret,
+// as authd's AuthorizeAccount does, and returns the key's principal (the
+// R2-style API takes "<keyId>:<secret>" as a Bearer token). The verdict is
+// cached like a token's — under the SHA-256 of the id and secret, never the
+// secret itself — and dropped with the key's other entries when the key
+// changes, so a deleted key is refused here within the same bound as on S3
+// and B2.
+func (c *Cache) VerifyKeySecret(ctx context.Context, keyID, secret string) (*authv1.Principal, error) {
+	id := secretKey(keyID, secret)
+	resp := c.lookupToken(id)
+	if resp == nil {
+		c.misses.Add(1)
+		t := c.ticket()
+		got, err := c.auth.AuthorizeAccount(ctx, &authv1.AuthorizeAccountRequest{KeyId: keyID, Secret: secret})
+		if err != nil {
+			return nil, err
+		}
+		resp = &authv1.VerifyTokenResponse{Principal: got.GetPrincipal(), Kind: authv1.TokenKind_TOKEN_KIND_ACCOUNT}
+		c.storeToken(t, id, resp)
+	} else {
+		c.hits.Add(1)
+		if exp := resp.GetPrincipal().GetExpirationTimeUnixMillis(); exp != 0 && c.now().UnixMilli() >= exp {
+			return nil, errs.Errorf(errs.Expired, opSecret, "the application key has expired").WithDetail("access_key_id", keyID)
+		}
+	}
+	return resp.GetPrincipal(), nil
+}
+
+// secretKey is the cache key of a key id and secret; its first byte keeps
+// it apart from every token's (tokenKey).
+func secretKey(keyID, secret string) tokenID {
+	h := sha256.New()
+	h.Write([]byte{'s'})
+	var n [binary.MaxVarintLen64]byte
+	for _, s := range []string{keyID, secret} {
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
+		h.Write([]byte(s))
+	}
+	var id tokenID
+	h.Sum(id[:0])
+	return id
 }

@@ -32,14 +32,14 @@ func (h *Handler) copySource(r *http.Request, c *call, fileID, rangeSpec string,
 	}
 	src := objects.CopySource{Version: v, Length: -1}
 	if rangeSpec != "" {
-		rng, ok, err := parseRange(rangeSpec, v.GetSize())
+		rng, ok, err := objects.ParseRange(rangeSpec, v.GetSize(), false)
 		if err != nil {
 			return src, err
 		}
 		if !ok && !wholeRange(rangeSpec) {
 			return src, bad("range must be bytes=start-end")
 		}
-		src.Offset, src.Length = rng.start, rng.length
+		src.Offset, src.Length = rng.Start, rng.Length
 	}
 	if src.Encryption, err = fileSSE(sse); err != nil {
 		return src, err
@@ -64,7 +64,7 @@ func (h *Handler) copySource(r *http.Request, c *call, fileID, rangeSpec string,
 	return src, nil
 }
 
-// wholeRange reports whether a range that parseRange ignored still names
+// wholeRange reports whether a range that ParseRange ignored still names
 // the whole (empty) file, "bytes=0-", rather than being malformed.
 func wholeRange(spec string) bool {
 	rest, ok := strings.CutPrefix(strings.TrimSpace(spec), "bytes=")

@@ -1,12 +1,9 @@
 package b2
 
 import (
-	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/coffer-project/coffer/authd/policy"
 	"github.com/coffer-project/coffer/gateway/objects"
@@ -20,11 +17,6 @@ import (
 // token. Private ones take an account token, or — by name only — a
 // download authorization, in the Authorization header or the Authorization
 // query parameter (what browsers use, cors.md §1.6).
-
-// copyBufferSize is the size of the buffers that move file bytes.
-const copyBufferSize = 256 << 10
-
-var copyBuffers = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
 
 // downloadTokenOf is the token a download carries, header first.
 func downloadTokenOf(r *http.Request) string {
@@ -149,51 +141,22 @@ func (h *Handler) serveVersion(w http.ResponseWriter, r *http.Request, c *call, 
 		}
 		return err
 	}
-	size := v.GetSize()
-	rng, partial := byteRange{0, size}, false
+	rng, partial := objects.Range{Start: 0, Length: v.GetSize()}, false
 	if rh := r.Header.Get("Range"); rh != "" {
-		if rng, partial, err = parseRange(rh, size); err != nil {
+		if rng, partial, err = objects.ParseRange(rh, v.GetSize(), false); err != nil {
 			return err
 		}
 	}
-	hd := w.Header()
-	h.setDownloadHeaders(hd, r, c, bucket, v)
-	hd.Set("Content-Length", strconv.FormatInt(rng.length, 10))
-	status := http.StatusOK
-	if partial {
-		hd.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", rng.start, rng.start+rng.length-1, size))
-		status = http.StatusPartialContent
-	}
-	if r.Method == http.MethodHead || rng.length == 0 {
-		w.WriteHeader(status)
-		return nil
-	}
-	rc := h.objects.OpenWith(r.Context(), v, rng.start, rng.length, objects.ReadOptions{Encryption: enc})
-	defer rc.Close()
-	// Read the first bytes before committing to a status, so a missing or
-	// corrupt blob is a clean 500 instead of a truncated 200.
-	bufp := copyBuffers.Get().(*[]byte)
-	defer copyBuffers.Put(bufp)
-	buf := *bufp
-	n, err := io.ReadFull(rc, buf[:min(int64(len(buf)), rng.length)])
-	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+	overrides, err := downloadOverrides(r, c)
+	if err != nil {
 		return err
 	}
-	w.WriteHeader(status)
-	if _, err := w.Write(buf[:n]); err != nil {
-		return nil // the client went away
-	}
-	if _, err := io.CopyBuffer(writerOnly{w}, rc, buf); err != nil {
-		return err
-	}
-	return nil
+	h.setDownloadHeaders(w.Header(), c, bucket, v, overrides)
+	return h.objects.ServeRange(w, r, v, rng, partial, objects.ReadOptions{Encryption: enc})
 }
 
-// writerOnly hides ReadFrom so io.CopyBuffer uses our pooled buffer.
-type writerOnly struct{ io.Writer }
-
 // setDownloadHeaders writes the headers of a download.
-func (h *Handler) setDownloadHeaders(hd http.Header, r *http.Request, c *call, bucket *metadatav1.Bucket, v *metadatav1.ObjectVersion) {
+func (h *Handler) setDownloadHeaders(hd http.Header, c *call, bucket *metadatav1.Bucket, v *metadatav1.ObjectVersion, overrides map[string]string) {
 	ct := v.GetContentType()
 	if ct == "" {
 		ct = "application/octet-stream"
@@ -255,16 +218,49 @@ func (h *Handler) setDownloadHeaders(hd http.Header, r *http.Request, c *call, b
 			hd.Set("X-Bz-Client-Unauthorized-To-Read", strings.Join(hidden, ","))
 		}
 	}
-	// Query overrides of response headers (b2ContentDisposition...).
+	for header, val := range overrides {
+		hd.Set(header, val)
+	}
+}
+
+// overrideParams are the b2Content* query parameters of a download, with
+// the header each sets and its field in a download authorization.
+var overrideParams = []struct {
+	param, header string
+	bound         func(*authv1.DownloadOverrides) string
+}{
+	{"b2ContentDisposition", "Content-Disposition", (*authv1.DownloadOverrides).GetContentDisposition},
+	{"b2ContentLanguage", "Content-Language", (*authv1.DownloadOverrides).GetContentLanguage},
+	{"b2Expires", "Expires", (*authv1.DownloadOverrides).GetExpires},
+	{"b2CacheControl", "Cache-Control", (*authv1.DownloadOverrides).GetCacheControl},
+	{"b2ContentEncoding", "Content-Encoding", (*authv1.DownloadOverrides).GetContentEncoding},
+	{"b2ContentType", "Content-Type", (*authv1.DownloadOverrides).GetContentType},
+}
+
+// downloadOverrides works out the response headers a download's b2Content*
+// parameters set. B2 takes them only from a caller with a token: anonymous
+// ones on a public bucket would let anyone serve an uploaded file as, say,
+// inline HTML from the store's origin. A download authorization minted with
+// some of them binds them: its values apply, and a request asking for
+// another value is refused.
+func downloadOverrides(r *http.Request, c *call) (map[string]string, error) {
+	const op = "b2.download"
 	q := r.URL.Query()
-	for _, ci := range contentInfo {
-		if val := q.Get(ci.param); val != "" {
-			hd.Set(ci.header, val)
+	out := map[string]string{}
+	for _, o := range overrideParams {
+		asked, bound := q.Get(o.param), o.bound(c.overrides)
+		switch {
+		case asked != "" && c.principal.GetAnonymous():
+			return nil, errs.Errorf(errs.PermissionDenied, op, "%s requires an authorization token", o.param)
+		case bound != "" && asked != "" && asked != bound:
+			return nil, errs.Errorf(errs.PermissionDenied, op, "%s does not match the download authorization", o.param)
+		case bound != "":
+			out[o.header] = bound
+		case asked != "":
+			out[o.header] = asked
 		}
 	}
-	if val := q.Get("b2ContentType"); val != "" {
-		hd.Set("Content-Type", val)
-	}
+	return out, nil
 }
 
 func hasCapability(p *authv1.Principal, capability string) bool {

@@ -167,8 +167,8 @@ func writeError(w http.ResponseWriter, r *http.Request, call string, err error) 
 	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
 		hd.Set("Retry-After", "1")
 	case http.StatusRequestedRangeNotSatisfiable:
-		if e := errs.As(err); e != nil && e.Details["size"] != "" {
-			hd.Set("Content-Range", "bytes */"+e.Details["size"])
+		if e := errs.As(err); e != nil && e.Details["actual_object_size"] != "" {
+			hd.Set("Content-Range", "bytes */"+e.Details["actual_object_size"])
 		}
 	}
 	hd.Set("Cache-Control", "max-age=0, no-cache, no-store")

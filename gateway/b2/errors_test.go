@@ -103,7 +103,7 @@ func TestWriteError(t *testing.T) {
 		t.Fatalf("HEAD 503: %d %q %v", w.Code, w.Body.String(), w.Header())
 	}
 	w = httptest.NewRecorder()
-	writeError(w, httptest.NewRequest(http.MethodGet, "/file/b/n", nil), "b2_download_file_by_name", errs.E(errs.InvalidRange, "x", nil).WithDetail("size", "10"))
+	writeError(w, httptest.NewRequest(http.MethodGet, "/file/b/n", nil), "b2_download_file_by_name", errs.E(errs.InvalidRange, "x", nil).WithDetail("actual_object_size", "10"))
 	if w.Code != 416 || w.Header().Get("Content-Range") != "bytes */10" {
 		t.Fatalf("416: %d %v", w.Code, w.Header())
 	}

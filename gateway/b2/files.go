@@ -322,13 +322,13 @@ func (h *Handler) hideFile(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err := h.decide(c, &authv1.Access{Capability: policy.WriteFiles, BucketId: q.BucketID, Name: q.FileName}); err != nil {
 		return err
 	}
-	resp, err := h.meta.HideObject(r.Context(), &metadatav1.HideObjectRequest{
+	marker, err := h.objects.Hide(r.Context(), &metadatav1.HideObjectRequest{
 		BucketId: q.BucketID, Key: q.FileName, FailIfHidden: true, RequestId: c.id,
 	})
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, fileOf(c.principal, c.route.Version, c.accountID(), resp.GetMarker()))
+	return writeJSON(w, fileOf(c.principal, c.route.Version, c.accountID(), marker))
 }
 
 type deleteFileVersionRequest struct {
@@ -379,13 +379,11 @@ func (h *Handler) deleteFileVersion(w http.ResponseWriter, r *http.Request, c *c
 			return err
 		}
 	} else {
-		resp, err := h.meta.DeleteObjectVersion(r.Context(), &metadatav1.DeleteObjectVersionRequest{
+		if _, err := h.objects.DeleteVersion(r.Context(), &metadatav1.DeleteObjectVersionRequest{
 			BucketId: bucketID, Key: q.FileName, VersionId: q.FileID, BypassGovernance: q.BypassGovernance, RequestId: c.id,
-		})
-		if err != nil {
+		}); err != nil {
 			return err
 		}
-		go h.objects.DeleteVersionBlobs(resp.GetVersion())
 	}
 	return writeJSON(w, struct {
 		FileID   string `json:"fileId"`

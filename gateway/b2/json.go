@@ -34,6 +34,9 @@ func readBody(r *http.Request, dst any) ([]byte, error) {
 	}
 	data, err := io.ReadAll(io.LimitReader(r.Body, maxJSONBody+1))
 	if err != nil {
+		if errs.As(err) != nil {
+			return nil, err // a client that stalled (shell), ...
+		}
 		return nil, errs.E(errs.IncompleteBody, op, err)
 	}
 	if len(data) > maxJSONBody {

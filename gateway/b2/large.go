@@ -271,9 +271,7 @@ func (h *Handler) listParts(w http.ResponseWriter, r *http.Request, c *call) err
 	if err != nil {
 		return err
 	}
-	resp, err := h.meta.ListParts(r.Context(), &metadatav1.ListPartsRequest{
-		UploadId: u.GetVersionId(), StartPartNumber: int32(start), PageSize: int32(count),
-	})
+	parts, next, err := h.objects.ListParts(r.Context(), u.GetVersionId(), int32(start), int32(count))
 	if err != nil {
 		return err
 	}
@@ -281,10 +279,10 @@ func (h *Handler) listParts(w http.ResponseWriter, r *http.Request, c *call) err
 		Parts          []partJSON `json:"parts"`
 		NextPartNumber *int32     `json:"nextPartNumber"`
 	}{Parts: []partJSON{}}
-	for _, p := range resp.GetParts() {
+	for _, p := range parts {
 		out.Parts = append(out.Parts, partOf(u, p))
 	}
-	if next := resp.GetNextPartNumber(); next != 0 {
+	if next != 0 {
 		out.NextPartNumber = &next
 	}
 	return writeJSON(w, out)
@@ -336,7 +334,7 @@ func (h *Handler) finishLargeFile(w http.ResponseWriter, r *http.Request, c *cal
 	// stored parts, read here; the object layer checks them again,
 	// atomically with the commit.
 	refs := make([]*metadatav1.PartRef, len(sums))
-	stored, err := h.parts(r, u.GetVersionId(), int32(len(sums)))
+	stored, err := h.objects.Parts(r.Context(), u.GetVersionId(), int32(len(sums)))
 	if err != nil {
 		return err
 	}
@@ -373,27 +371,6 @@ func (h *Handler) finishedBefore(r *http.Request, c *call, fileID string) *metad
 		return nil
 	}
 	return v
-}
-
-// parts reads the stored parts 1..upTo of an upload.
-func (h *Handler) parts(r *http.Request, uploadID string, upTo int32) (map[int32]*metadatav1.Part, error) {
-	out := map[int32]*metadatav1.Part{}
-	next := int32(1)
-	for next != 0 && next <= upTo {
-		resp, err := h.meta.ListParts(r.Context(), &metadatav1.ListPartsRequest{UploadId: uploadID, StartPartNumber: next, PageSize: 1000})
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range resp.GetParts() {
-			out[p.GetPartNumber()] = p
-		}
-		if n := resp.GetNextPartNumber(); n > next {
-			next = n
-		} else {
-			next = 0
-		}
-	}
-	return out, nil
 }
 
 func (h *Handler) cancelLargeFile(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -37,6 +37,8 @@ type Layer struct {
 	inlineMax int64
 	// MaxObjectSize bounds a single-part body.
 	MaxObjectSize int64
+	// beforeBlobDelete, when set, runs before a cleanup's deletes (tests).
+	beforeBlobDelete func()
 }
 
 // Option configures a Layer.
@@ -256,21 +258,6 @@ func (l *Layer) discard(op string, commitErr error, placements ...*metadatav1.Bl
 	}
 }
 
-// DeleteVersionBlobs deletes the blobs of a version that metadata removed.
-func (l *Layer) DeleteVersionBlobs(v *metadatav1.ObjectVersion) {
-	for _, s := range v.GetSegments() {
-		if s.GetPlacement() == nil {
-			continue // inline: deleting the version deleted the bytes
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := l.blobs.Delete(ctx, s.GetPlacement()); err != nil {
-			l.log.Warn("delete of removed version's blob failed; left to garbage collection",
-				"blob", s.GetPlacement().GetBlobId(), "err", err)
-		}
-		cancel()
-	}
-}
-
 // ReadOptions are what a read brings besides the range.
 type ReadOptions struct {
 	// Encryption carries the SSE-C key of an SSE-C version (check it first
@@ -300,7 +287,8 @@ type segmentReader struct {
 	version   *metadatav1.ObjectVersion
 	opts      ReadOptions
 	segs      []*metadatav1.Segment
-	offset    int64 // offset into the next segment to open
+	curSeg    *metadatav1.Segment // the segment cur reads
+	offset    int64               // offset into the next segment to open
 	remaining int64
 	cur       io.ReadCloser
 	err       error
@@ -334,6 +322,7 @@ func (s *segmentReader) Read(p []byte) (int, error) {
 			continue
 		}
 		if err != nil {
+			err = s.layer.unreadable(s.version, s.curSeg, err)
 			s.err = err
 		}
 		return n, err
@@ -371,6 +360,7 @@ func (s *segmentReader) WriteTo(w io.Writer) (int64, error) {
 		s.cur.Close()
 		s.cur = nil
 		if err != nil {
+			err = s.layer.unreadable(s.version, s.curSeg, err)
 			s.err = err
 			return total, err
 		}
@@ -409,9 +399,9 @@ func (s *segmentReader) next() error {
 		rc, err = s.layer.segmentBytes(s.ctx, seg, s.offset, n)
 	}
 	if err != nil {
-		return err
+		return s.layer.unreadable(s.version, seg, err)
 	}
-	s.cur = rc
+	s.cur, s.curSeg = rc, seg
 	s.segs = s.segs[1:]
 	s.offset = 0
 	return nil

@@ -7,7 +7,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
 	"github.com/coffer-project/coffer/services/errs"
@@ -288,29 +287,9 @@ func (l *Layer) commitPart(ctx context.Context, op string, upload *metadatav1.Ob
 		return nil, err
 	}
 	if old := resp.GetReplaced(); old != nil && old.GetSegment().GetPlacement().GetBlobId() != seg.GetPlacement().GetBlobId() {
-		l.deletePartBlobs(op, old)
+		l.deletePartBlobs(ctx, op, old)
 	}
 	return resp.GetPart(), nil
-}
-
-// deletePartBlobs deletes, in the background, the blobs of parts metadata
-// has dropped (replaced, discarded by a completion, or aborted). A failure
-// only delays the space's return: garbage collection deletes every blob no
-// version or part references.
-func (l *Layer) deletePartBlobs(op string, parts ...*metadatav1.Part) {
-	if len(parts) == 0 {
-		return
-	}
-	go func() {
-		for _, p := range parts {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			if err := l.blobs.Delete(ctx, p.GetSegment().GetPlacement()); err != nil {
-				l.log.Warn("delete of dropped part's blob failed; left to garbage collection", "op", op,
-					"upload", p.GetUploadId(), "part", p.GetPartNumber(), "err", err)
-			}
-			cancel()
-		}
-	}()
 }
 
 // CompleteInput describes the assembly of an upload.
@@ -376,7 +355,7 @@ func (l *Layer) CompleteUpload(ctx context.Context, in CompleteInput) (*metadata
 		}
 		return nil, err
 	}
-	stored, err := l.allParts(ctx, in.UploadID)
+	stored, err := l.Parts(ctx, in.UploadID, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -452,7 +431,7 @@ func (l *Layer) CompleteUpload(ctx context.Context, in CompleteInput) (*metadata
 		}
 		return nil, err
 	}
-	l.deletePartBlobs(op, resp.GetDiscarded()...)
+	l.deletePartBlobs(ctx, op, resp.GetDiscarded()...)
 	return resp.GetVersion(), nil
 }
 
@@ -480,23 +459,36 @@ func (l *Layer) completedBefore(ctx context.Context, in CompleteInput) *metadata
 	return v
 }
 
-// allParts reads every stored part of an upload, keyed by number.
-func (l *Layer) allParts(ctx context.Context, uploadID string) (map[int32]*metadatav1.Part, error) {
+// ListParts lists up to count parts of an upload from part number start
+// (S3 ListParts, B2 b2_list_parts). next is the part number the listing
+// continues from, 0 when no part follows.
+func (l *Layer) ListParts(ctx context.Context, uploadID string, start, count int32) (parts []*metadatav1.Part, next int32, err error) {
+	resp, err := l.meta.ListParts(ctx, &metadatav1.ListPartsRequest{UploadId: uploadID, StartPartNumber: start, PageSize: count})
+	if err != nil {
+		return nil, 0, err
+	}
+	return resp.GetParts(), resp.GetNextPartNumber(), nil
+}
+
+// Parts reads the stored parts of an upload numbered up to upTo (0: all),
+// keyed by number: what a completion checks its part list against.
+func (l *Layer) Parts(ctx context.Context, uploadID string, upTo int32) (map[int32]*metadatav1.Part, error) {
+	if upTo <= 0 {
+		upTo = MaxPartNumber
+	}
 	out := map[int32]*metadatav1.Part{}
-	next := int32(1)
-	for next != 0 {
-		resp, err := l.meta.ListParts(ctx, &metadatav1.ListPartsRequest{UploadId: uploadID, StartPartNumber: next, PageSize: 1000})
+	for next := int32(1); next != 0 && next <= upTo; {
+		parts, n, err := l.ListParts(ctx, uploadID, next, 1000)
 		if err != nil {
 			return nil, err
 		}
-		for _, p := range resp.GetParts() {
+		for _, p := range parts {
 			out[p.GetPartNumber()] = p
 		}
-		if n := resp.GetNextPartNumber(); n > next {
-			next = n
-		} else {
-			next = 0
+		if n <= next {
+			break
 		}
+		next = n
 	}
 	return out, nil
 }
@@ -560,6 +552,6 @@ func (l *Layer) AbortUpload(ctx context.Context, uploadID string) error {
 		}
 		return err
 	}
-	l.deletePartBlobs(op, resp.GetParts()...)
+	l.deletePartBlobs(ctx, op, resp.GetParts()...)
 	return nil
 }

@@ -2,37 +2,26 @@ package r2
 
 import (
 	"context"
-	"crypto/sha256"
 	"net/http"
 	"strings"
-	"sync"
-	"time"
 
+	"github.com/coffer-project/coffer/gateway/authcache"
 	authv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/auth/v1"
 	"github.com/coffer-project/coffer/services/errs"
 )
 
-// principalTTL bounds how long a verified Bearer token is trusted without
-// asking authd again: a deleted key stops working within it.
-const principalTTL = 5 * time.Second
-
 // Bearer tokens are one of:
 //   - "<applicationKeyId>:<applicationKey>": an application key itself, the
-//     way Cloudflare API tokens are long-lived secrets (verified through
-//     authd's AuthorizeAccount);
-//   - a B2 account authorization token from b2_authorize_account (verified
-//     through VerifyToken).
+//     way Cloudflare API tokens are long-lived secrets (authd's
+//     AuthorizeAccount);
+//   - a B2 account authorization token from b2_authorize_account (authd's
+//     VerifyToken).
+//
+// Both are verified through the gateway's credential cache, the one S3 and
+// B2 use, which follows metadata's key changes: a deleted key is refused
+// here within the same bound as on the other dialects.
 type principals struct {
-	auth authv1.AuthServiceClient
-	now  func() time.Time
-
-	mu    sync.Mutex
-	cache map[[32]byte]cached
-}
-
-type cached struct {
-	p       *authv1.Principal
-	expires time.Time
+	creds *authcache.Cache
 }
 
 type principalKey struct{}
@@ -43,34 +32,14 @@ func principalFrom(ctx context.Context) *authv1.Principal {
 }
 
 func (ps *principals) lookup(ctx context.Context, token string) (*authv1.Principal, error) {
-	sum := sha256.Sum256([]byte(token))
-	ps.mu.Lock()
-	if c, ok := ps.cache[sum]; ok && ps.now().Before(c.expires) {
-		ps.mu.Unlock()
-		return c.p, nil
-	}
-	ps.mu.Unlock()
-	var p *authv1.Principal
 	if id, secret, ok := strings.Cut(token, ":"); ok {
-		resp, err := ps.auth.AuthorizeAccount(ctx, &authv1.AuthorizeAccountRequest{KeyId: id, Secret: secret})
-		if err != nil {
-			return nil, err
-		}
-		p = resp.GetPrincipal()
-	} else {
-		resp, err := ps.auth.VerifyToken(ctx, &authv1.VerifyTokenRequest{Token: token, Kinds: []authv1.TokenKind{authv1.TokenKind_TOKEN_KIND_ACCOUNT}})
-		if err != nil {
-			return nil, err
-		}
-		p = resp.GetPrincipal()
+		return ps.creds.VerifyKeySecret(ctx, id, secret)
 	}
-	ps.mu.Lock()
-	if len(ps.cache) > 10000 {
-		ps.cache = map[[32]byte]cached{}
+	resp, err := ps.creds.VerifyToken(ctx, &authv1.VerifyTokenRequest{Token: token, Kinds: []authv1.TokenKind{authv1.TokenKind_TOKEN_KIND_ACCOUNT}})
+	if err != nil {
+		return nil, err
 	}
-	ps.cache[sum] = cached{p: p, expires: ps.now().Add(principalTTL)}
-	ps.mu.Unlock()
-	return p, nil
+	return resp.GetPrincipal(), nil
 }
 
 // authenticate resolves the Bearer token before any route runs.

@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	cloudflare "github.com/cloudflare/cloudflare-go/v6"
 	"github.com/cloudflare/cloudflare-go/v6/option"
 	"github.com/cloudflare/cloudflare-go/v6/r2"
@@ -176,5 +178,59 @@ func TestEnvelopeShape(t *testing.T) {
 	st, m = do("GET", "/client/v4/accounts/"+acct+"/r2/metrics")
 	if st != 404 || m["success"] != false {
 		t.Fatalf("unknown route: %d %v", st, m)
+	}
+}
+
+// TestDeletedKeyRefusedLikeS3: a key warmed into every cache — an S3
+// signature, an R2 Bearer "<id>:<secret>" and an R2 Bearer account token —
+// is deleted; R2 refuses it within the same bound as S3, because both read
+// the gateway's one credential cache, which follows metadata's key changes
+// (R2 used to keep its own 5 s cache).
+func TestDeletedKeyRefusedLikeS3(t *testing.T) {
+	c := clustertest.Start(t)
+	ctx := context.Background()
+	admin := conformance.NewB2(t, conformance.B2Target{Endpoint: c.Endpoint, KeyID: clustertest.AccessKeyID, Key: clustertest.SecretKey}, 2)
+	k := admin.Must("b2_create_key", map[string]any{"accountId": admin.AccountID, "keyName": "doomed",
+		"capabilities": []string{"listBuckets", "listAllBucketNames"}})
+	id, secret := k["applicationKeyId"].(string), k["applicationKey"].(string)
+	s3c := conformance.Target{Endpoint: c.Endpoint, Region: "us-east-1"}.AWSWithKeys(t, id, secret)
+	token := conformance.NewB2WithKey(t, c.Endpoint, id, secret, 2).Token
+	bearers := map[string]*cloudflare.Client{"key": sdk(c, id+":"+secret), "token": sdk(c, token)}
+	s3ok := func() bool { _, err := s3c.ListBuckets(ctx, &s3.ListBucketsInput{}); return err == nil }
+	r2ok := func(cf *cloudflare.Client) bool {
+		_, err := cf.R2.Buckets.List(ctx, r2.BucketListParams{AccountID: cloudflare.F(c.AccountID())})
+		return err == nil
+	}
+	for i := 0; i < 3; i++ { // warm every cache
+		if !s3ok() {
+			t.Fatal("S3 refuses the new key")
+		}
+		for name, cf := range bearers {
+			if !r2ok(cf) {
+				t.Fatalf("R2 refuses the new key's %s", name)
+			}
+		}
+	}
+	start := time.Now()
+	admin.Must("b2_delete_key", map[string]any{"applicationKeyId": id})
+	const bound = 3 * time.Second // R2 used to take 5 s
+	refused := map[string]time.Duration{}
+	for len(refused) < 3 && time.Since(start) < 10*time.Second {
+		if _, ok := refused["s3"]; !ok && !s3ok() {
+			refused["s3"] = time.Since(start)
+		}
+		for name, cf := range bearers {
+			if _, ok := refused["r2 "+name]; !ok && !r2ok(cf) {
+				refused["r2 "+name] = time.Since(start)
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, name := range []string{"s3", "r2 key", "r2 token"} {
+		d, ok := refused[name]
+		t.Logf("%s refused the deleted key after %v", name, d)
+		if !ok || d > bound {
+			t.Errorf("%s still accepted the deleted key %v after b2_delete_key (bound %v)", name, time.Since(start), bound)
+		}
 	}
 }

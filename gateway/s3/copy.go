@@ -197,8 +197,14 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, c *call) er
 	if v := r.Header.Get("x-amz-checksum-algorithm"); v != "" {
 		var ok bool
 		if alg, ok = objects.ParseAlgorithm(v); !ok {
-			return errs.Errorf(errs.InvalidRequest, op, "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+			return errUnsupportedAlgorithm(op)
 		}
+	}
+	// The request's own metadata headers are checked whatever the
+	// directive: S3 refuses oversized ones even when they would be ignored.
+	newInfo, err := objectInfo(r.Header)
+	if err != nil {
+		return err
 	}
 	ct, info := sv.GetContentType(), sv.GetInfo()
 	switch d := r.Header.Get("x-amz-metadata-directive"); d {
@@ -209,9 +215,7 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, c *call) er
 				"without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 		}
 	case "REPLACE":
-		if info, err = objectInfo(r.Header); err != nil {
-			return err
-		}
+		info = newInfo
 		if ct = r.Header.Get("Content-Type"); ct == "" {
 			ct = "binary/octet-stream"
 		}

@@ -133,10 +133,10 @@ func (h *Handler) deleteOne(ctx context.Context, c *call, t deleteTarget, bypass
 		if err := h.allow(c, policy.WriteFiles, t.key); err != nil {
 			return nil, err
 		}
-		resp, err := h.meta.HideObject(ctx, &metadatav1.HideObjectRequest{BucketId: c.bucket.GetBucketId(), Key: t.key})
+		marker, err := h.objects.Hide(ctx, &metadatav1.HideObjectRequest{BucketId: c.bucket.GetBucketId(), Key: t.key})
 		switch {
 		case err == nil:
-			out.DeleteMarker, out.DeleteMarkerVersionID = true, resp.GetMarker().GetVersionId()
+			out.DeleteMarker, out.DeleteMarkerVersionID = true, marker.GetVersionId()
 		case errs.Is(err, errs.ObjectNotFound):
 		default:
 			return nil, err
@@ -153,16 +153,14 @@ func (h *Handler) deleteOne(ctx context.Context, c *call, t deleteTarget, bypass
 		}
 		bypass = true
 	}
-	resp, err := h.meta.DeleteObjectVersion(ctx, &metadatav1.DeleteObjectVersionRequest{
+	v, err := h.objects.DeleteVersion(ctx, &metadatav1.DeleteObjectVersionRequest{
 		BucketId: c.bucket.GetBucketId(), Key: t.key, VersionId: t.versionID, BypassGovernance: bypass,
 	})
 	switch {
 	case err == nil:
-		v := resp.GetVersion()
 		if v.GetAction() == metadatav1.VersionAction_VERSION_ACTION_HIDE {
 			out.DeleteMarker, out.DeleteMarkerVersionID = true, v.GetVersionId()
 		}
-		go h.objects.DeleteVersionBlobs(v)
 	case errs.Is(err, errs.VersionNotFound), errs.Is(err, errs.ObjectNotFound):
 		// Deleting what is not there succeeds, as on S3.
 	default:

@@ -35,7 +35,7 @@ func (h *Handler) createMultipartUpload(w http.ResponseWriter, r *http.Request, 
 	if v := r.Header.Get("x-amz-checksum-algorithm"); v != "" {
 		var ok bool
 		if alg, ok = objects.ParseAlgorithm(v); !ok {
-			return errs.Errorf(errs.InvalidRequest, op, "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+			return errUnsupportedAlgorithm(op)
 		}
 	}
 	typ, err := checksumTypeHeader(r.Header)
@@ -264,6 +264,10 @@ func (h *Handler) completeMultipartUpload(w http.ResponseWriter, r *http.Request
 	}
 	refs, err := parseCompleteXML(body)
 	if err != nil {
+		// An unknown upload is NoSuchUpload whatever the body says.
+		if _, uerr := h.upload(r, c); errs.Is(uerr, errs.UploadNotFound) {
+			return uerr
+		}
 		return err
 	}
 	v, err := h.objects.CompleteUpload(r.Context(), objects.CompleteInput{
@@ -306,6 +310,9 @@ func writePrecondition(h http.Header, op string) (*metadatav1.Precondition, erro
 // announce (x-amz-checksum-<alg> with x-amz-checksum-type).
 func objectChecksumHeaders(h http.Header) ([]*metadatav1.Checksum, error) {
 	const op = "s3.CompleteMultipartUpload"
+	if err := checkChecksumHeaderNames(h); err != nil {
+		return nil, err
+	}
 	typ, err := checksumTypeHeader(h)
 	if err != nil {
 		return nil, err
@@ -350,7 +357,7 @@ func validCount(s string) bool {
 // validChecksum reports whether v is the base64 of an alg digest.
 func validChecksum(alg metadatav1.ChecksumAlgorithm, v string) bool {
 	raw, err := base64.StdEncoding.DecodeString(v)
-	return err == nil && len(raw) == digestLen[alg]
+	return err == nil && len(raw) == objects.DigestLen(alg)
 }
 
 // smallBody reads a bounded XML request body through the same checks as an
@@ -452,13 +459,11 @@ func (h *Handler) listParts(w http.ResponseWriter, r *http.Request, c *call) err
 		ChecksumType:      checksumTypeName(up.GetChecksumType()),
 	}
 	if maxParts > 0 && marker < objects.MaxPartNumber {
-		resp, err := h.meta.ListParts(r.Context(), &metadatav1.ListPartsRequest{
-			UploadId: up.GetVersionId(), StartPartNumber: int32(marker + 1), PageSize: int32(maxParts),
-		})
+		parts, next, err := h.objects.ListParts(r.Context(), up.GetVersionId(), int32(marker+1), int32(maxParts))
 		if err != nil {
 			return err
 		}
-		for _, p := range resp.GetParts() {
+		for _, p := range parts {
 			seg := p.GetSegment()
 			e := partEntry{PartNumber: p.GetPartNumber(), LastModified: xmlTime(p.GetCreateTimeUnixNanos()),
 				ETag: `"` + seg.GetMd5() + `"`, Size: seg.GetSize()}
@@ -467,7 +472,7 @@ func (h *Handler) listParts(w http.ResponseWriter, r *http.Request, c *call) err
 			}
 			res.Parts = append(res.Parts, e)
 		}
-		if resp.GetNextPartNumber() != 0 && len(res.Parts) > 0 {
+		if next != 0 && len(res.Parts) > 0 {
 			res.IsTruncated = true
 			res.NextPartNumberMarker = res.Parts[len(res.Parts)-1].PartNumber
 		}

@@ -3,12 +3,11 @@ package s3
 import (
 	"encoding/base64"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/coffer-project/coffer/authd/policy"
@@ -16,11 +15,6 @@ import (
 	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
 	"github.com/coffer-project/coffer/services/errs"
 )
-
-// copyBufferSize is the size of the buffers that move object bytes.
-const copyBufferSize = 256 << 10
-
-var copyBuffers = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
 
 // requestBody returns the request's payload as the signature defines it:
 // raw, or decoded from aws-chunked with every chunk signature checked.
@@ -63,7 +57,7 @@ func (h *Handler) requestBody(r *http.Request, c *call) (io.Reader, objects.Expe
 		}
 		expect.SHA256Hex, expect.Size = payload, r.ContentLength
 	}
-	if expect.Size < 0 {
+	if expect.Size < 0 && !chunkedTransfer(r) {
 		return nil, expect, errs.E(errs.MissingContentLength, op, nil)
 	}
 	if md5 := r.Header.Get("Content-MD5"); md5 != "" {
@@ -91,6 +85,13 @@ func (h *Handler) requestBody(r *http.Request, c *call) (io.Reader, objects.Expe
 		}
 	}
 	return body, expect, nil
+}
+
+// chunkedTransfer reports an HTTP/1.1 chunked body (not aws-chunked):
+// its length is unknown until it ends, which S3 accepts. The object layer
+// then bounds it by the largest object size instead.
+func chunkedTransfer(r *http.Request) bool {
+	return slices.Contains(r.TransferEncoding, "chunked")
 }
 
 func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -164,6 +165,9 @@ func bucketACL(b *metadatav1.Bucket) string {
 // getObject serves GetObject and HeadObject.
 func (h *Handler) getObject(w http.ResponseWriter, r *http.Request, c *call) error {
 	const op = "s3.GetObject"
+	if err := objects.ValidateKeyLength(c.req.Key); err != nil {
+		return err
+	}
 	q := r.URL.Query()
 	for name := range responseOverrides {
 		if q.Has(name) && c.principal.GetAnonymous() {
@@ -209,7 +213,7 @@ func (h *Handler) getObject(w http.ResponseWriter, r *http.Request, c *call) err
 		return err
 	}
 	size := v.GetSize()
-	rng, partial := byteRange{0, size}, false
+	rng, partial := objects.Range{Start: 0, Length: size}, false
 	if pn := q.Get("partNumber"); pn != "" {
 		if rng, err = partRange(v, pn); err != nil {
 			return err
@@ -217,11 +221,8 @@ func (h *Handler) getObject(w http.ResponseWriter, r *http.Request, c *call) err
 		partial = true
 		hd.Set("x-amz-mp-parts-count", strconv.Itoa(max(1, len(v.GetSegments()))))
 	} else if rh := r.Header.Get("Range"); rh != "" {
-		if rng, partial, err = parseRange(rh, size); err != nil {
+		if rng, partial, err = objects.ParseRange(rh, size, true); err != nil {
 			return err
-		}
-		if !partial {
-			rng = byteRange{0, size}
 		}
 	}
 	setObjectHeaders(hd, v)
@@ -237,76 +238,47 @@ func (h *Handler) getObject(w http.ResponseWriter, r *http.Request, c *call) err
 	if !partial && strings.EqualFold(r.Header.Get("x-amz-checksum-mode"), "ENABLED") {
 		setChecksumHeaders(hd, v.GetChecksums())
 	}
-	hd.Set("Content-Length", strconv.FormatInt(rng.length, 10))
-	status := http.StatusOK
-	if partial {
-		hd.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", rng.start, rng.start+rng.length-1, size))
-		status = http.StatusPartialContent
-	}
-	if r.Method == http.MethodHead || rng.length == 0 {
-		w.WriteHeader(status)
-		return nil
-	}
-	rc := h.objects.OpenWith(r.Context(), v, rng.start, rng.length, objects.ReadOptions{Encryption: read})
-	defer rc.Close()
-	// Open the first bytes before committing to a status, so a missing or
-	// corrupt blob is a clean 500 instead of a truncated 200.
-	bufp := copyBuffers.Get().(*[]byte)
-	defer copyBuffers.Put(bufp)
-	buf := *bufp
-	n, err := io.ReadFull(rc, buf[:min(int64(len(buf)), rng.length)])
-	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-		return err
-	}
-	w.WriteHeader(status)
-	if _, err := w.Write(buf[:n]); err != nil {
-		return nil // the client went away
-	}
-	if _, err := io.CopyBuffer(writerOnly{w}, rc, buf); err != nil {
-		return err
-	}
-	return nil
+	return h.objects.ServeRange(w, r, v, rng, partial, objects.ReadOptions{Encryption: read})
 }
 
-// writerOnly hides ReadFrom so io.CopyBuffer uses our pooled buffer.
-type writerOnly struct{ io.Writer }
-
 // partRange is the byte range of part pn of a version.
-func partRange(v *metadatav1.ObjectVersion, pn string) (byteRange, error) {
+func partRange(v *metadatav1.ObjectVersion, pn string) (objects.Range, error) {
 	n, err := strconv.Atoi(pn)
 	if err != nil || n < 1 || n > 10000 {
-		return byteRange{}, errs.Errorf(errs.InvalidArgument, "s3.partNumber", "Part number must be an integer between 1 and 10000, inclusive.")
+		return objects.Range{}, errs.Errorf(errs.InvalidArgument, "s3.partNumber", "Part number must be an integer between 1 and 10000, inclusive.")
 	}
 	var off int64
 	for i, s := range v.GetSegments() {
 		if i+1 == n {
-			return byteRange{off, s.GetSize()}, nil
+			return objects.Range{Start: off, Length: s.GetSize()}, nil
 		}
 		off += s.GetSize()
 	}
 	if n == 1 && len(v.GetSegments()) == 0 {
-		return byteRange{0, 0}, nil
+		return objects.Range{}, nil
 	}
-	return byteRange{}, errs.E(errs.InvalidRange, "s3.partNumber", nil).WithDetail("actual_object_size", strconv.FormatInt(v.GetSize(), 10))
+	// S3 answers 400 InvalidPartNumber (not a 416 with Content-Range).
+	return objects.Range{}, errs.E(errs.InvalidRange, "s3.partNumber", nil).WithDetail("part_number", "true")
 }
 
 func (h *Handler) deleteObject(w http.ResponseWriter, r *http.Request, c *call) error {
 	ctx := r.Context()
+	if err := objects.ValidateKeyLength(c.req.Key); err != nil {
+		return err
+	}
 	if versionID := r.URL.Query().Get("versionId"); versionID != "" {
 		bypass, err := h.bypassGovernance(r, c, c.req.Key)
 		if err != nil {
 			return err
 		}
-		resp, err := h.meta.DeleteObjectVersion(ctx, &metadatav1.DeleteObjectVersionRequest{
+		v, err := h.objects.DeleteVersion(ctx, &metadatav1.DeleteObjectVersionRequest{
 			BucketId: c.bucket.GetBucketId(), Key: c.req.Key, VersionId: versionID, BypassGovernance: bypass,
 		})
 		switch {
 		case err == nil:
-			v := resp.GetVersion()
 			if v.GetAction() == metadatav1.VersionAction_VERSION_ACTION_HIDE {
 				w.Header().Set("x-amz-delete-marker", "true")
 			}
-			go h.objects.DeleteVersionBlobs(v)
 		case errs.Is(err, errs.VersionNotFound), errs.Is(err, errs.ObjectNotFound):
 			// Deleting what is not there succeeds, as on S3.
 		default:
@@ -319,11 +291,11 @@ func (h *Handler) deleteObject(w http.ResponseWriter, r *http.Request, c *call) 
 	if err := objects.ValidateKey(c.req.Key); err != nil {
 		return err
 	}
-	resp, err := h.meta.HideObject(ctx, &metadatav1.HideObjectRequest{BucketId: c.bucket.GetBucketId(), Key: c.req.Key})
+	marker, err := h.objects.Hide(ctx, &metadatav1.HideObjectRequest{BucketId: c.bucket.GetBucketId(), Key: c.req.Key})
 	switch {
 	case err == nil:
 		w.Header().Set("x-amz-delete-marker", "true")
-		w.Header().Set("x-amz-version-id", resp.GetMarker().GetVersionId())
+		w.Header().Set("x-amz-version-id", marker.GetVersionId())
 	case errs.Is(err, errs.ObjectNotFound):
 		// No version at all: nothing to hide; S3 answers 204 either way.
 	default:

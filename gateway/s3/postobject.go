@@ -63,7 +63,7 @@ func readPostForm(r *http.Request) (*postForm, error) {
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
 		return nil, errs.Errorf(errs.PreconditionFailed, opPost, "Bucket POST must be of the enclosure-type multipart/form-data.").
-			WithDetail("condition", "Bucket POST must be of the enclosure-type-multipart/form-data")
+			WithDetail("condition", "Bucket POST must be of the enclosure-type-multipart/form-data").WithDetail(s3Text, "true")
 	}
 	if params["boundary"] == "" {
 		return nil, malformedPOST()
@@ -198,11 +198,12 @@ func (s *sizeRange) Read(p []byte) (int, error) {
 	s.n += int64(n)
 	if s.n > s.max {
 		return 0, errs.Errorf(errs.EntityTooLarge, opPost, "Your proposed upload exceeds the maximum allowed size").
-			WithDetail("max_size_allowed", strconv.FormatInt(s.max, 10))
+			WithDetail("max_size_allowed", strconv.FormatInt(s.max, 10)).WithDetail(s3Text, "true")
 	}
 	if errors.Is(err, io.EOF) && s.n < s.min {
 		return n, errs.Errorf(errs.EntityTooSmall, opPost, "Your proposed upload is smaller than the minimum allowed size").
-			WithDetail("proposed_size", strconv.FormatInt(s.n, 10)).WithDetail("min_size_allowed", strconv.FormatInt(s.min, 10))
+			WithDetail("proposed_size", strconv.FormatInt(s.n, 10)).WithDetail("min_size_allowed", strconv.FormatInt(s.min, 10)).
+			WithDetail(s3Text, "true")
 	}
 	return n, err
 }

@@ -2,78 +2,11 @@ package s3
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/coffer-project/coffer/services/errs"
 )
-
-// byteRange is a resolved, satisfiable range [start, start+length).
-type byteRange struct {
-	start, length int64
-}
-
-// parseRange resolves a Range header against an object size the way S3
-// does (spec/s3.md §6.3): a malformed header or a multi-range is ignored
-// (ok=false: serve the whole object), a start at or beyond the end is
-// InvalidRange, an end past the end is clamped.
-func parseRange(header string, size int64) (r byteRange, ok bool, err error) {
-	spec, found := strings.CutPrefix(strings.TrimSpace(header), "bytes=")
-	if !found || strings.Contains(spec, ",") {
-		return r, false, nil
-	}
-	first, last, found := strings.Cut(strings.TrimSpace(spec), "-")
-	if !found {
-		return r, false, nil
-	}
-	first, last = strings.TrimSpace(first), strings.TrimSpace(last)
-	unsatisfiable := func() error {
-		return errs.E(errs.InvalidRange, "s3.Range", nil).
-			WithDetail("actual_object_size", strconv.FormatInt(size, 10)).WithDetail("range_requested", header)
-	}
-	switch {
-	case first == "" && last == "":
-		return r, false, nil
-	case first == "":
-		n, perr := strconv.ParseInt(last, 10, 64)
-		if perr != nil || n < 0 {
-			return r, false, nil
-		}
-		if size == 0 {
-			return r, false, nil // an empty object served whole (our choice, spec §6.3)
-		}
-		if n == 0 {
-			return r, false, unsatisfiable()
-		}
-		if n > size {
-			n = size
-		}
-		return byteRange{start: size - n, length: n}, true, nil
-	default:
-		start, perr := strconv.ParseInt(first, 10, 64)
-		if perr != nil || start < 0 {
-			return r, false, nil
-		}
-		end := size - 1
-		if last != "" {
-			e, perr := strconv.ParseInt(last, 10, 64)
-			if perr != nil || e < start {
-				return r, false, nil
-			}
-			if e < end {
-				end = e
-			}
-		}
-		if start >= size {
-			if size == 0 && start == 0 {
-				return r, false, nil // an empty object served whole (our choice, spec §6.3)
-			}
-			return r, false, unsatisfiable()
-		}
-		return byteRange{start: start, length: end - start + 1}, true, nil
-	}
-}
 
 // httpTime formats a time as an HTTP date.
 func httpTime(unixNanos int64) string {

@@ -101,7 +101,7 @@ func Classify(r *http.Request, domains []string) (Request, error) {
 	if !strings.HasPrefix(path, "/") {
 		return req, errs.Errorf(errs.InvalidRequest, "s3.Classify", "The request path must start with /.")
 	}
-	if b := bucketFromHost(r.Host, domains); b != "" {
+	if b := BucketFromHost(r.Host, domains); b != "" {
 		req.Bucket, req.VirtualHost = b, true
 		key, err := url.PathUnescape(path[1:])
 		if err != nil {
@@ -124,22 +124,32 @@ func Classify(r *http.Request, domains []string) (Request, error) {
 	return req, nil
 }
 
-func bucketFromHost(host string, domains []string) string {
+// BucketFromHost is the bucket a virtual-hosted-style Host names
+// ("<bucket>.<domain>"), or "" for path style: a Host that is one of the
+// domains, or under none of them. When several domains match, the longest
+// wins, whatever their order: with localhost and s3.localhost,
+// mybucket.s3.localhost is the bucket mybucket, not mybucket.s3.
+func BucketFromHost(host string, domains []string) string {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
 	host = strings.ToLower(host)
+	best := ""
 	for _, d := range domains {
+		if d == "" {
+			continue
+		}
 		if host == d {
 			return "" // the service endpoint itself: path style
 		}
-	}
-	for _, d := range domains {
-		if d != "" && strings.HasSuffix(host, "."+d) {
-			return strings.TrimSuffix(host, "."+d)
+		if len(d) > len(best) && len(host) > len(d)+1 && strings.HasSuffix(host, d) && host[len(host)-len(d)-1] == '.' {
+			best = d
 		}
 	}
-	return ""
+	if best == "" {
+		return ""
+	}
+	return host[:len(host)-len(best)-1]
 }
 
 func classifyOp(method, bucket, key string, q url.Values, h http.Header) Op {

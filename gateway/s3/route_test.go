@@ -111,3 +111,27 @@ func FuzzClassify(f *testing.F) {
 		}
 	})
 }
+
+// TestBucketFromHostLongestDomain: the longest matching domain wins
+// whatever the order of --domains (the default is "localhost,s3.localhost").
+func TestBucketFromHostLongestDomain(t *testing.T) {
+	for _, domains := range [][]string{{"localhost", "s3.localhost"}, {"s3.localhost", "localhost"}} {
+		for host, want := range map[string]string{
+			"mybucket.s3.localhost":      "mybucket",
+			"mybucket.s3.localhost:9000": "mybucket",
+			"MyBucket.S3.Localhost":      "mybucket",
+			"my.dotted.s3.localhost":     "my.dotted",
+			"mybucket.localhost":         "mybucket",
+			"s3.localhost":               "",
+			"localhost:9000":             "",
+			"127.0.0.1:9000":             "",
+			"xs3.localhost":              "xs3",
+			"evil-localhost":             "",
+			".localhost":                 "",
+		} {
+			if got := BucketFromHost(host, domains); got != want {
+				t.Errorf("domains %v, host %q: bucket %q, want %q", domains, host, got, want)
+			}
+		}
+	}
+}

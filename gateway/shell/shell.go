@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/coffer-project/coffer/services/errs"
 	"github.com/coffer-project/coffer/services/runtime"
 )
@@ -65,6 +67,8 @@ type Exchange struct {
 	op      int
 	start   time.Time
 	w       responseWriter
+	body    body
+	aborted bool
 }
 
 // SetOp records the operation, an index into the dialect's Ops.
@@ -91,20 +95,56 @@ func (ex *Exchange) Started() bool { return ex.w.status != 0 }
 // Status is the response status written so far (0: none yet).
 func (ex *Exchange) Status() int { return ex.w.status }
 
+// Config configures the shell.
+type Config struct {
+	// MaxInflight bounds the requests served at once; beyond it requests
+	// are refused at once with the dialect's "slow down".
+	MaxInflight int
+	// MaxInflightAnonymous bounds the anonymous ones among them (0: a
+	// quarter of MaxInflight, at least 1).
+	MaxInflightAnonymous int
+	// StallTimeout is how long a request may make no progress reading its
+	// body or writing its response before it is dropped (0: never).
+	StallTimeout time.Duration
+	// AccessLog logs one line per request at INFO.
+	AccessLog bool
+}
+
+// Deps are the shell's dependencies.
+type Deps struct {
+	Log *slog.Logger
+	// Registerer receives the HTTP metrics (the process's registry); nil
+	// keeps them in a registry of their own.
+	Registerer prometheus.Registerer
+}
+
 // Shell serves requests for every dialect with one set of in-flight slots.
 // It is safe for concurrent use.
 type Shell struct {
-	log   *slog.Logger
-	slots *Limiter
+	cfg     Config
+	log     *slog.Logger
+	slots   *Limiter
+	metrics *metrics
 }
 
-// New builds a shell whose requests share slots.
-func New(log *slog.Logger, slots *Limiter) *Shell {
+// New builds a shell.
+func New(cfg Config, deps Deps) *Shell {
+	log := deps.Log
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Shell{log: log, slots: slots}
+	reg := deps.Registerer
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	if cfg.MaxInflightAnonymous <= 0 {
+		cfg.MaxInflightAnonymous = max(1, cfg.MaxInflight/4)
+	}
+	return &Shell{cfg: cfg, log: log, slots: NewLimiter(cfg.MaxInflight, cfg.MaxInflightAnonymous), metrics: newMetrics(reg)}
 }
+
+// InFlight is the number of requests being served.
+func (s *Shell) InFlight() int { return s.slots.InFlight() }
 
 // Wrap returns the http.Handler that serves h for dialect d inside the shell.
 func (s *Shell) Wrap(d Dialect, h Handler) http.Handler {
@@ -114,26 +154,31 @@ func (s *Shell) Wrap(d Dialect, h Handler) http.Handler {
 	if len(d.Ops) == 0 {
 		d.Ops = []string{"unknown"}
 	}
-	return &wrapped{shell: s, dialect: &d, h: h}
+	return &wrapped{shell: s, dialect: &d, h: h, series: s.metrics.forAPI(d.API, d.Ops)}
 }
 
 type wrapped struct {
 	shell   *Shell
 	dialect *Dialect
 	h       Handler
+	series  *apiSeries
 }
 
 // ServeHTTP implements http.Handler.
 func (x *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s, d := x.shell, x.dialect
 	ex := &Exchange{ID: d.NewID(), dialect: d, start: time.Now()}
-	ex.w.ResponseWriter = w
+	ex.w.init(w, s.cfg.StallTimeout)
 	hd := w.Header()
-	for _, name := range d.IDHeaders {
-		hd[name] = []string{ex.ID}
+	if len(d.IDHeaders) > 0 {
+		id := []string{ex.ID} // shared: headers are replaced, never appended to
+		for _, name := range d.IDHeaders {
+			hd[name] = id
+		}
 	}
 	hd["Server"] = serverHeader
 	r = r.WithContext(runtime.WithRequestID(r.Context(), ex.ID))
+	defer x.finish(r, ex)
 	anonymous := d.Anonymous != nil && d.Anonymous(r)
 	if !s.slots.acquire(anonymous) {
 		// Shed load rather than queue without bound; clients back off.
@@ -141,14 +186,24 @@ func (x *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		d.WriteError(&ex.w, r, ex, errs.Errorf(errs.ResourceExhausted, d.API, "too many requests in flight"))
 		return
 	}
-	defer s.slots.release(anonymous)
+	x.series.inflight.Inc()
+	defer func() {
+		x.series.inflight.Dec()
+		s.slots.release(anonymous)
+	}()
+	if r.Body != nil && r.Body != http.NoBody {
+		ex.body = body{rc: r.Body, w: &ex.w}
+		r.Body = &ex.body
+	}
 	defer func() {
 		if rec := recover(); rec != nil {
 			if rec == http.ErrAbortHandler {
+				ex.aborted = true
 				panic(rec)
 			}
 			s.log.Error("panic in handler", "api", d.API, "request_id", ex.ID, "op", ex.OpName(), "panic", fmt.Sprint(rec))
 			if ex.Started() {
+				ex.aborted = true
 				panic(http.ErrAbortHandler)
 			}
 			StripHeaders(hd, d.IDHeaders)
@@ -160,6 +215,7 @@ func (x *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// The status line is gone: cut the connection so the client
 			// sees a truncated body, never a silently wrong one.
 			s.log.Warn("response failed after it started", "api", d.API, "request_id", ex.ID, "op", ex.OpName(), "err", err)
+			ex.aborted = true
 			panic(http.ErrAbortHandler)
 		}
 		level := slog.LevelDebug
@@ -173,32 +229,40 @@ func (x *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		d.WriteError(&ex.w, r, ex, err)
 	}
-	s.log.Debug(d.API, "request_id", ex.ID, "op", ex.OpName(), "method", r.Method, "status", ex.w.status,
-		"duration", time.Since(ex.start))
+}
+
+// finish records a request in the metrics and the access log, whatever
+// became of it (answered, refused for load, or cut after it started).
+func (x *wrapped) finish(r *http.Request, ex *Exchange) {
+	took := time.Since(ex.start)
+	status := ex.w.status
+	if status == 0 {
+		status = http.StatusOK // what the server sends for a handler that wrote nothing
+	}
+	x.series.observe(ex.op, status, took.Seconds(), ex.body.in, ex.w.out)
+	if !x.shell.cfg.AccessLog {
+		return
+	}
+	ctx := r.Context()
+	if !x.shell.log.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	// Never the URL or query (presigned signatures, B2 tokens), never a
+	// header: the key id says who, the operation and bucket say what.
+	x.shell.log.LogAttrs(ctx, slog.LevelInfo, "access",
+		slog.String("api", x.dialect.API),
+		slog.String("request_id", ex.ID),
+		slog.String("key_id", ex.KeyID),
+		slog.String("op", ex.OpName()),
+		slog.String("bucket", ex.Bucket),
+		slog.String("method", r.Method),
+		slog.Int("status", status),
+		slog.Bool("aborted", ex.aborted),
+		slog.Int64("bytes_in", ex.body.in),
+		slog.Int64("bytes_out", ex.w.out),
+		slog.Duration("duration", took),
+		slog.String("remote_addr", r.RemoteAddr),
+	)
 }
 
 var serverHeader = []string{"coffer"}
-
-// responseWriter records the status, so an error after the first byte
-// aborts the connection instead of appending an error to a half-sent body.
-type responseWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *responseWriter) WriteHeader(code int) {
-	if w.status == 0 && code >= 200 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *responseWriter) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(p)
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

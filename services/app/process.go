@@ -155,8 +155,9 @@ func (p *Process) build(name string, out io.Writer) (Service, error) {
 			Blobs: p.blobs,
 			// The console's Cluster page shows what `coffer admin
 			// cluster` does (console.go).
-			Cluster: p.clusterStatus,
-			Log:     log,
+			Cluster:    p.clusterStatus,
+			Log:        log,
+			Registerer: p.rt.Registry(),
 		})
 		p.gateway = gw
 		return gw, err

@@ -33,6 +33,7 @@ type Cluster struct {
 	Console string
 	Process *app.Process
 	extra   []string
+	logs    io.Writer
 	stopped bool
 }
 
@@ -41,6 +42,16 @@ type Cluster struct {
 func Start(t testing.TB, extraArgs ...string) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t, Dir: t.TempDir(), extra: extraArgs}
+	c.start()
+	t.Cleanup(c.Stop)
+	return c
+}
+
+// StartLogged is Start with the process's log written to logs as JSON
+// lines, every level included, for tests that check what is logged.
+func StartLogged(t testing.TB, logs io.Writer, extraArgs ...string) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t, Dir: t.TempDir(), extra: extraArgs, logs: logs}
 	c.start()
 	t.Cleanup(c.Stop)
 	return c
@@ -73,6 +84,9 @@ func (c *Cluster) start() {
 		logOut = os.Stderr
 	}
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if c.logs != nil {
+		log = slog.New(slog.NewJSONHandler(c.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	p, err := app.Start(ctx, cfg, io.Discard, log)
