@@ -521,6 +521,21 @@ func (h *Handler) listMultipartUploads(w http.ResponseWriter, r *http.Request, c
 		if res.IsTruncated = resp.GetTruncated(); res.IsTruncated {
 			res.NextKeyMarker = p.encode(resp.GetNextKeyMarker())
 			res.NextUploadIDMarker = resp.GetNextUploadIdMarker()
+			if res.NextUploadIDMarker == "" && resp.GetNextKeyMarker() != "" {
+				// The page ends on a common prefix: S3 still names an upload,
+				// the first one rolled into that prefix (clients that page
+				// on both markers expect one; with it, the next page starts
+				// after the prefix all the same).
+				first, err := h.meta.ListUploads(r.Context(), &metadatav1.ListUploadsRequest{
+					BucketId: c.bucket.GetBucketId(), Prefix: resp.GetNextKeyMarker(), PageSize: 1,
+				})
+				if err != nil {
+					return err
+				}
+				if ups := first.GetUploads(); len(ups) > 0 {
+					res.NextUploadIDMarker = ups[0].GetVersionId()
+				}
+			}
 		}
 	}
 	writeXML(w, http.StatusOK, res)
