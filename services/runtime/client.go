@@ -6,7 +6,10 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/keepalive"
+
+	"github.com/coffer-project/coffer/services/bufpool"
 )
 
 // Dial returns a client connection to target with the standard client
@@ -14,8 +17,8 @@ import (
 // connection is lazy: dialling a role that is not up yet succeeds, and calls
 // wait for it (or fail with Unavailable) as gRPC decides.
 //
-// Internal traffic is plaintext for now; mTLS is tracked in the security
-// checklist (spec/reliability.md §3.11).
+// The connection is plaintext unless extra carries transport credentials
+// (ClientCredentials: mutual TLS towards a role, the last option wins).
 func Dial(target string, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
 	opts := []grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
@@ -24,6 +27,9 @@ func Dial(target string, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize)),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		grpc.WithDefaultServiceConfig(`{"loadBalancingConfig":[{"round_robin":{}}]}`),
+		experimental.WithBufferPool(bufpool.GRPC()),
+		grpc.WithReadBufferSize(TransportBufferSize),
+		grpc.WithWriteBufferSize(TransportBufferSize),
 	}
 	cc, err := grpc.NewClient(target, append(opts, extra...)...)
 	if err != nil {
