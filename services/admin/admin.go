@@ -17,24 +17,50 @@ import (
 	"github.com/coffer-project/coffer/services/runtime"
 )
 
-const adminUsage = `coffer admin — the cluster's status, and membership of the metadata Raft group.
+const adminUsage = `coffer admin — operator commands. Each authenticates like any client: with an
+application key (COFFER_ACCESS_KEY_ID and COFFER_SECRET_ACCESS_KEY, or --key-id), and,
+when the cluster runs mutual TLS, an admin certificate (--mtls-ca/--mtls-cert/--mtls-key,
+or COFFER_MTLS_CA/_CERT/_KEY).
 
-Usage:
+Keys and buckets, through the public B2 API (--endpoint, default http://127.0.0.1:9000;
+--ca-cert for a private CA):
+  coffer admin key create --name N --capabilities C,... [--bucket B,...] [--prefix P] [--duration D]
+  coffer admin key list [--json]
+  coffer admin key delete KEY_ID
+  coffer admin bucket create NAME [--type allPrivate|allPublic] [--lifecycle PREFIX:hide=N,delete=N,cancel=N]...
+  coffer admin bucket set NAME [--type T] [--lifecycle ...]... [--no-lifecycle]
+  coffer admin bucket list [--json]
+  coffer admin bucket delete NAME
+
+Runs inside the cluster, over gRPC (--addr, default 127.0.0.1:9100, or the roles in etcd with
+--etcd-endpoints); they need an operator's key (writeKeys, restricted to no bucket):
+  coffer admin lifecycle run [--dry-run] [--now=TIME] [--json]
+      one pass of the buckets' lifecycle rules on the metadata leader, listing every file
+      hidden, deleted or cancelled; --dry-run changes nothing; --now runs it as of another
+      time (RFC 3339, a date, or +40d / +36h from now)
+  coffer admin scrub|repair|gc [--nodes A,...] [--json]
+      one pass on every blobstore node: scrub reads and verifies every blob, repair
+      rebuilds missing shards, gc removes unreferenced blobs; a progress bar on a
+      terminal (plain lines otherwise), then a summary per node
+
+The cluster:
   coffer admin cluster [--etcd-endpoints E] [--addr A] [--verify] [--json]
-      the whole cluster: the roles registered in etcd with their endpoints,
-      every metadata node's Raft state (members, leader, indexes), blobstore
-      nodes with their free space, and the shard health of every blob
-      (--verify also checks every shard's file exists on its node)
+      the roles registered in etcd, every metadata node's Raft state, blobstore nodes
+      with their free space, and the shard health of every blob (--verify also checks
+      every shard's file exists on its node)
   coffer admin status [--addr A] [--json]
-      this node's view: leader, members with their addresses, last/commit/applied index
+      this metadata node's view: leader, members with their addresses, indexes
   coffer admin add-voter --node-id ID --raft-addr R --grpc-addr G [--addr A]
-      add (or re-address) a voter; the new node must be running with no Raft
-      state and neither --metadata.peers nor --metadata.bootstrap
+      add (or re-address) a voter; the new node must be running with no Raft state
+      and neither --metadata.peers nor --metadata.bootstrap
   coffer admin remove-server --node-id ID [--addr A]
       remove a member (the leader too: it steps down)
+  coffer admin probe [--addrs A,...] [--raft-addrs R,...] [--etcd-endpoints E]
+      which roles, Raft ports and etcd these credentials (or none) can reach
+  coffer admin wait
+      do nothing until stopped (keeps a tools container up for docker exec)
 
---addr is the gRPC address of any metadata node (membership changes are
-forwarded to the leader). Default 127.0.0.1:9100.
+"coffer admin COMMAND -h" lists a command's flags.
 `
 
 // Run is the `coffer admin` command (args after "admin"). It returns the
@@ -49,9 +75,42 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmd := args[0]
-	if cmd == "cluster" {
+	var err error
+	switch cmd {
+	case "cluster":
 		return adminCluster(ctx, args[1:], stdout, stderr)
+	case "status", "add-voter", "remove-server":
+		return raftCommand(ctx, cmd, args[1:], stdout, stderr)
+	case "key":
+		err = adminKey(ctx, args[1:], stdout, stderr)
+	case "bucket":
+		err = adminBucket(ctx, args[1:], stdout, stderr)
+	case "lifecycle":
+		err = adminLifecycle(ctx, args[1:], stdout, stderr)
+	case "scrub", "repair", "gc":
+		err = adminMaintenance(ctx, cmd, args[1:], stdout, stderr)
+	case "probe":
+		err = adminProbe(ctx, args[1:], stdout, stderr)
+	case "wait":
+		err = adminWait(ctx, args[1:], stdout, stderr)
+	default:
+		fmt.Fprintf(stderr, "coffer admin: unknown command %q\n\n%s", cmd, adminUsage)
+		return 2
 	}
+	var usage usageError
+	switch {
+	case err == nil || errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &usage):
+		fmt.Fprintf(stderr, "coffer admin %s: %v\n", cmd, err)
+		return 2
+	}
+	fmt.Fprintf(stderr, "coffer admin %s: %v\n", cmd, err)
+	return 1
+}
+
+// raftCommand is status, add-voter and remove-server.
+func raftCommand(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("coffer admin "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:9100", "gRPC address of any metadata node")
@@ -61,7 +120,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	raftAddr := fs.String("raft-addr", "", "add-voter: the new member's Raft address")
 	grpcAddr := fs.String("grpc-addr", "", "add-voter: the new member's gRPC address")
 	mtls := addMTLSFlags(fs)
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
@@ -118,7 +177,6 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		_, err := client.RemoveServer(ctx, &metadatav1.RemoveServerRequest{NodeId: *nodeID})
 		return report(stdout, stderr, cmd, err, "removed "+*nodeID)
 	}
-	fmt.Fprintf(stderr, "coffer admin: unknown command %q\n\n%s", cmd, adminUsage)
 	return 2
 }
 

@@ -10,12 +10,12 @@ import (
 	"github.com/coffer-project/coffer/services/runtime"
 )
 
-// Environment defaults of the operator's mutual-TLS flags, so that a tools
-// container can carry them once.
+// The operator's mutual-TLS flags default from the same environment as
+// `coffer serve`'s (runtime.EnvMTLS*).
 const (
-	EnvMTLSCA   = "COFFER_MTLS_CA"
-	EnvMTLSCert = "COFFER_MTLS_CERT"
-	EnvMTLSKey  = "COFFER_MTLS_KEY"
+	EnvMTLSCA   = runtime.EnvMTLSCA
+	EnvMTLSCert = runtime.EnvMTLSCert
+	EnvMTLSKey  = runtime.EnvMTLSKey
 )
 
 // mtlsFlags are the operator's credentials towards a cluster that runs

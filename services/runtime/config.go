@@ -3,7 +3,17 @@ package runtime
 import (
 	"errors"
 	"flag"
+	"os"
 	"time"
+)
+
+// Environment defaults of the mutual-TLS flags (of `coffer serve` and of
+// the operator's `coffer admin` alike), so a container image carries them
+// once.
+const (
+	EnvMTLSCA   = "COFFER_MTLS_CA"
+	EnvMTLSCert = "COFFER_MTLS_CERT"
+	EnvMTLSKey  = "COFFER_MTLS_KEY"
 )
 
 // Config configures the listeners and logs of one process.
@@ -33,9 +43,9 @@ func (c *Config) RegisterFlags(prefix string, fs *flag.FlagSet) {
 	fs.BoolVar(&c.DebugPprof, prefix+"debug-pprof", false, "serve Go's profiler under /debug/pprof on the admin listener (its cmdline page shows the command line with secret values redacted)")
 	fs.StringVar(&c.LogLevel, prefix+"log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, prefix+"log-format", "text", "log format: text or json")
-	fs.StringVar(&c.MTLSCA, prefix+"mtls-ca", "", "cluster CA (PEM): with --mtls-cert and --mtls-key, every gRPC call between roles, the Raft transport and etcd use mutual TLS and each call is authorized by the caller's role (coffer cert ca / issue)")
-	fs.StringVar(&c.MTLSCert, prefix+"mtls-cert", "", "this process's certificate from the cluster CA, naming the roles it runs (reloaded when the file changes)")
-	fs.StringVar(&c.MTLSKey, prefix+"mtls-key", "", "the private key of --mtls-cert")
+	fs.StringVar(&c.MTLSCA, prefix+"mtls-ca", os.Getenv(EnvMTLSCA), "cluster CA (PEM): with --mtls-cert and --mtls-key, every gRPC call between roles, the Raft transport and etcd use mutual TLS and each call is authorized by the caller's role (coffer cert ca / issue)")
+	fs.StringVar(&c.MTLSCert, prefix+"mtls-cert", os.Getenv(EnvMTLSCert), "this process's certificate from the cluster CA, naming the roles it runs (reloaded when the file changes; default $"+EnvMTLSCert+")")
+	fs.StringVar(&c.MTLSKey, prefix+"mtls-key", os.Getenv(EnvMTLSKey), "the private key of --mtls-cert (default $"+EnvMTLSKey+")")
 	fs.DurationVar(&c.ShutdownTimeout, prefix+"shutdown-timeout", 20*time.Second, "how long a graceful stop may take before connections are cut")
 }
 
