@@ -21,6 +21,10 @@ build: ## build bin/coffer (static, CGO off)
 run: build ## run the all-in-one server on 127.0.0.1:9000 with data in ./coffer-data
 	$(BIN) serve --data-dir ./coffer-data
 
+run-tls: build ## like run, over HTTPS: coffer cert dev writes a local CA and certificate under ./coffer-data/tls first
+	$(BIN) cert dev --dir ./coffer-data/tls
+	$(BIN) serve --data-dir ./coffer-data --tls-cert ./coffer-data/tls/server.pem --tls-key ./coffer-data/tls/server-key.pem
+
 test: ## run the whole test suite (race detector on)
 	$(GO) test -race -timeout 30m -count=1 $(PKGS)
 
@@ -105,7 +109,8 @@ ETCD_IMAGE   ?= coffer-etcd:3.7.3
 DOCKER_STAGE := bin/docker
 
 images: ## build the coffer and etcd images FROM scratch from static binaries (no registry)
-	rm -rf $(DOCKER_STAGE) && mkdir -p $(DOCKER_STAGE)/coffer/data $(DOCKER_STAGE)/coffer/tmp $(DOCKER_STAGE)/etcd/data
+	rm -rf $(DOCKER_STAGE) && mkdir -p $(DOCKER_STAGE)/coffer/data $(DOCKER_STAGE)/coffer/tmp $(DOCKER_STAGE)/etcd/data \
+	  $(addprefix $(DOCKER_STAGE)/coffer/certs/,ca metadata blobstore authd corsd gateway admin etcd)
 	chmod 1777 $(DOCKER_STAGE)/coffer/tmp
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X github.com/coffer-project/coffer/services/app.Version=$$(git describe --always --dirty 2>/dev/null || echo dev)" \
 	  -o $(DOCKER_STAGE)/coffer/coffer ./services/cmd/coffer
@@ -128,7 +133,7 @@ up: images deploy/.env ## start the cluster with docker-compose (S3/B2/R2-style 
 	@grep -E '^COFFER_(ACCESS_KEY_ID|SECRET_ACCESS_KEY)=' deploy/.env | sed 's/^/  /'
 	@echo "  endpoints: http://$${COFFER_BIND:-127.0.0.1}:$${COFFER_GATEWAY1_PORT:-9000} and http://$${COFFER_BIND:-127.0.0.1}:$${COFFER_GATEWAY2_PORT:-9001}"
 	@echo "  consoles:  http://$${COFFER_BIND:-127.0.0.1}:$${COFFER_CONSOLE1_PORT:-9080} and http://$${COFFER_BIND:-127.0.0.1}:$${COFFER_CONSOLE2_PORT:-9081}"
-	@echo "  status:    $(CLUSTER) exec corsd-1 /coffer admin cluster"
+	@echo "  status:    $(CLUSTER) exec admin /coffer admin cluster   (the admin container holds the operator certificate)"
 
 down: ## stop the cluster (keeps its volumes; add V=1 to delete them)
 	$(CLUSTER) down $(if $(V),-v)
@@ -138,4 +143,4 @@ e2e: images ## build the images, start the cluster, run the conformance suites a
 
 .PHONY: images up down e2e
 
-.PHONY: help build run test test-short bench fuzz fmt lint tools proto proto-check screenshot clean
+.PHONY: help build run run-tls test test-short bench fuzz fmt lint tools proto proto-check screenshot clean

@@ -30,9 +30,9 @@ const (
 	secretKey = "K00e2eclustertestsecret000001"
 	masterKey = "K00e2emastersecret00000000001"
 	region    = "us-east-1"
-	// adminHost is the container `coffer admin cluster` runs in; no
-	// scenario kills it.
-	adminHost = "corsd-1"
+	// adminHost is the container operator commands run in (it holds the
+	// admin certificate); no scenario kills it.
+	adminHost = "admin"
 	// coffers is the number of coffer instances that register in etcd.
 	coffers = 3 + 6 + 2 + 2 + 2
 )
@@ -239,4 +239,16 @@ func freePorts(t *testing.T, n int) []string {
 func portOf(addr string) string {
 	_, p, _ := net.SplitHostPort(addr)
 	return p
+}
+
+// admin runs `coffer admin args...` in the admin container and returns its
+// exit error and output.
+func (c *cluster) admin(timeout time.Duration, args ...string) (string, error) {
+	return c.docker(timeout, append([]string{"exec", container(adminHost), "/coffer", "admin"}, args...)...)
+}
+
+// bare runs `coffer args...` in a new container on the internal network
+// with no certificate at all (an intruder that got onto the network).
+func (c *cluster) bare(timeout time.Duration, args ...string) (string, error) {
+	return c.docker(timeout, append([]string{"run", "--rm", "--network", network, "coffer:dev"}, args...)...)
 }

@@ -49,6 +49,7 @@ func TestCluster(t *testing.T) {
 		}
 	})
 	fig.note("conformance suites %v against the gateways: %.0f s, %s", ran, time.Since(confStart).Seconds(), passed(t))
+	t.Run("MutualTLS", func(t *testing.T) { mutualTLS(t, c, fig) })
 
 	l := newLoad(t, c, "e2e-load")
 	l.start()
