@@ -6,7 +6,10 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/keepalive"
+
+	"github.com/coffer-project/coffer/services/bufpool"
 )
 
 // Dial returns a client connection to target with the standard client
@@ -24,6 +27,9 @@ func Dial(target string, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize)),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		grpc.WithDefaultServiceConfig(`{"loadBalancingConfig":[{"round_robin":{}}]}`),
+		experimental.WithBufferPool(bufpool.GRPC()),
+		grpc.WithReadBufferSize(TransportBufferSize),
+		grpc.WithWriteBufferSize(TransportBufferSize),
 	}
 	cc, err := grpc.NewClient(target, append(opts, extra...)...)
 	if err != nil {

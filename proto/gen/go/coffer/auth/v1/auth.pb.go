@@ -936,8 +936,10 @@ type VerifyTokenResponse struct {
 	Principal *Principal             `protobuf:"bytes,1,opt,name=principal,proto3" json:"principal,omitempty"`
 	Kind      TokenKind              `protobuf:"varint,2,opt,name=kind,proto3,enum=coffer.auth.v1.TokenKind" json:"kind,omitempty"`
 	// Download tokens: the bucket and name prefix they are good for.
-	BucketId      string `protobuf:"bytes,3,opt,name=bucket_id,json=bucketId,proto3" json:"bucket_id,omitempty"`
-	NamePrefix    string `protobuf:"bytes,4,opt,name=name_prefix,json=namePrefix,proto3" json:"name_prefix,omitempty"`
+	BucketId   string `protobuf:"bytes,3,opt,name=bucket_id,json=bucketId,proto3" json:"bucket_id,omitempty"`
+	NamePrefix string `protobuf:"bytes,4,opt,name=name_prefix,json=namePrefix,proto3" json:"name_prefix,omitempty"`
+	// Download tokens: the response-header overrides they were minted with.
+	Overrides     *DownloadOverrides `protobuf:"bytes,5,opt,name=overrides,proto3" json:"overrides,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1000,6 +1002,102 @@ func (x *VerifyTokenResponse) GetNamePrefix() string {
 	return ""
 }
 
+func (x *VerifyTokenResponse) GetOverrides() *DownloadOverrides {
+	if x != nil {
+		return x.Overrides
+	}
+	return nil
+}
+
+// DownloadOverrides are B2's b2Content* response-header overrides
+// (b2ContentDisposition, b2ContentLanguage, b2Expires, b2CacheControl,
+// b2ContentEncoding, b2ContentType). A download authorization minted with
+// one binds it: downloads with that token get this value, and a request
+// asking for another is refused. Empty fields bind nothing.
+type DownloadOverrides struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	ContentDisposition string                 `protobuf:"bytes,1,opt,name=content_disposition,json=contentDisposition,proto3" json:"content_disposition,omitempty"`
+	ContentLanguage    string                 `protobuf:"bytes,2,opt,name=content_language,json=contentLanguage,proto3" json:"content_language,omitempty"`
+	Expires            string                 `protobuf:"bytes,3,opt,name=expires,proto3" json:"expires,omitempty"`
+	CacheControl       string                 `protobuf:"bytes,4,opt,name=cache_control,json=cacheControl,proto3" json:"cache_control,omitempty"`
+	ContentEncoding    string                 `protobuf:"bytes,5,opt,name=content_encoding,json=contentEncoding,proto3" json:"content_encoding,omitempty"`
+	ContentType        string                 `protobuf:"bytes,6,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *DownloadOverrides) Reset() {
+	*x = DownloadOverrides{}
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DownloadOverrides) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DownloadOverrides) ProtoMessage() {}
+
+func (x *DownloadOverrides) ProtoReflect() protoreflect.Message {
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DownloadOverrides.ProtoReflect.Descriptor instead.
+func (*DownloadOverrides) Descriptor() ([]byte, []int) {
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *DownloadOverrides) GetContentDisposition() string {
+	if x != nil {
+		return x.ContentDisposition
+	}
+	return ""
+}
+
+func (x *DownloadOverrides) GetContentLanguage() string {
+	if x != nil {
+		return x.ContentLanguage
+	}
+	return ""
+}
+
+func (x *DownloadOverrides) GetExpires() string {
+	if x != nil {
+		return x.Expires
+	}
+	return ""
+}
+
+func (x *DownloadOverrides) GetCacheControl() string {
+	if x != nil {
+		return x.CacheControl
+	}
+	return ""
+}
+
+func (x *DownloadOverrides) GetContentEncoding() string {
+	if x != nil {
+		return x.ContentEncoding
+	}
+	return ""
+}
+
+func (x *DownloadOverrides) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
 // CreateUploadTokenRequest issues an upload token.
 type CreateUploadTokenRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1013,7 +1111,7 @@ type CreateUploadTokenRequest struct {
 
 func (x *CreateUploadTokenRequest) Reset() {
 	*x = CreateUploadTokenRequest{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[12]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1025,7 +1123,7 @@ func (x *CreateUploadTokenRequest) String() string {
 func (*CreateUploadTokenRequest) ProtoMessage() {}
 
 func (x *CreateUploadTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[12]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1038,7 +1136,7 @@ func (x *CreateUploadTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUploadTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateUploadTokenRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{12}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateUploadTokenRequest) GetAccountToken() string {
@@ -1066,7 +1164,7 @@ type CreateUploadTokenResponse struct {
 
 func (x *CreateUploadTokenResponse) Reset() {
 	*x = CreateUploadTokenResponse{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[13]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1078,7 +1176,7 @@ func (x *CreateUploadTokenResponse) String() string {
 func (*CreateUploadTokenResponse) ProtoMessage() {}
 
 func (x *CreateUploadTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[13]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1091,7 +1189,7 @@ func (x *CreateUploadTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUploadTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateUploadTokenResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{13}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreateUploadTokenResponse) GetAuthorizationToken() string {
@@ -1116,13 +1214,15 @@ type CreateDownloadAuthorizationRequest struct {
 	FileNamePrefix string                 `protobuf:"bytes,3,opt,name=file_name_prefix,json=fileNamePrefix,proto3" json:"file_name_prefix,omitempty"`
 	// 1 to 604800.
 	ValidDurationSeconds int64 `protobuf:"varint,4,opt,name=valid_duration_seconds,json=validDurationSeconds,proto3" json:"valid_duration_seconds,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// The overrides the token binds (bound into the token itself).
+	Overrides     *DownloadOverrides `protobuf:"bytes,5,opt,name=overrides,proto3" json:"overrides,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateDownloadAuthorizationRequest) Reset() {
 	*x = CreateDownloadAuthorizationRequest{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[14]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1134,7 +1234,7 @@ func (x *CreateDownloadAuthorizationRequest) String() string {
 func (*CreateDownloadAuthorizationRequest) ProtoMessage() {}
 
 func (x *CreateDownloadAuthorizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[14]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1147,7 +1247,7 @@ func (x *CreateDownloadAuthorizationRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use CreateDownloadAuthorizationRequest.ProtoReflect.Descriptor instead.
 func (*CreateDownloadAuthorizationRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{14}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CreateDownloadAuthorizationRequest) GetAccountToken() string {
@@ -1178,6 +1278,13 @@ func (x *CreateDownloadAuthorizationRequest) GetValidDurationSeconds() int64 {
 	return 0
 }
 
+func (x *CreateDownloadAuthorizationRequest) GetOverrides() *DownloadOverrides {
+	if x != nil {
+		return x.Overrides
+	}
+	return nil
+}
+
 // CreateDownloadAuthorizationResponse returns the token.
 type CreateDownloadAuthorizationResponse struct {
 	state              protoimpl.MessageState `protogen:"open.v1"`
@@ -1188,7 +1295,7 @@ type CreateDownloadAuthorizationResponse struct {
 
 func (x *CreateDownloadAuthorizationResponse) Reset() {
 	*x = CreateDownloadAuthorizationResponse{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[15]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1200,7 +1307,7 @@ func (x *CreateDownloadAuthorizationResponse) String() string {
 func (*CreateDownloadAuthorizationResponse) ProtoMessage() {}
 
 func (x *CreateDownloadAuthorizationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[15]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1213,7 +1320,7 @@ func (x *CreateDownloadAuthorizationResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use CreateDownloadAuthorizationResponse.ProtoReflect.Descriptor instead.
 func (*CreateDownloadAuthorizationResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{15}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CreateDownloadAuthorizationResponse) GetAuthorizationToken() string {
@@ -1234,7 +1341,7 @@ type AuthorizeRequest struct {
 
 func (x *AuthorizeRequest) Reset() {
 	*x = AuthorizeRequest{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[16]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1246,7 +1353,7 @@ func (x *AuthorizeRequest) String() string {
 func (*AuthorizeRequest) ProtoMessage() {}
 
 func (x *AuthorizeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[16]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1259,7 +1366,7 @@ func (x *AuthorizeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeRequest.ProtoReflect.Descriptor instead.
 func (*AuthorizeRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{16}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AuthorizeRequest) GetPrincipal() *Principal {
@@ -1285,7 +1392,7 @@ type AuthorizeResponse struct {
 
 func (x *AuthorizeResponse) Reset() {
 	*x = AuthorizeResponse{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[17]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1297,7 +1404,7 @@ func (x *AuthorizeResponse) String() string {
 func (*AuthorizeResponse) ProtoMessage() {}
 
 func (x *AuthorizeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[17]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1310,7 +1417,7 @@ func (x *AuthorizeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeResponse.ProtoReflect.Descriptor instead.
 func (*AuthorizeResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{17}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{18}
 }
 
 // CreateKeyRequest creates a key.
@@ -1331,7 +1438,7 @@ type CreateKeyRequest struct {
 
 func (x *CreateKeyRequest) Reset() {
 	*x = CreateKeyRequest{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[18]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1343,7 +1450,7 @@ func (x *CreateKeyRequest) String() string {
 func (*CreateKeyRequest) ProtoMessage() {}
 
 func (x *CreateKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[18]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1356,7 +1463,7 @@ func (x *CreateKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateKeyRequest.ProtoReflect.Descriptor instead.
 func (*CreateKeyRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{18}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateKeyRequest) GetName() string {
@@ -1419,7 +1526,7 @@ type CreateKeyResponse struct {
 
 func (x *CreateKeyResponse) Reset() {
 	*x = CreateKeyResponse{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[19]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1431,7 +1538,7 @@ func (x *CreateKeyResponse) String() string {
 func (*CreateKeyResponse) ProtoMessage() {}
 
 func (x *CreateKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[19]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1444,7 +1551,7 @@ func (x *CreateKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateKeyResponse.ProtoReflect.Descriptor instead.
 func (*CreateKeyResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{19}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CreateKeyResponse) GetKey() *KeyInfo {
@@ -1472,7 +1579,7 @@ type ListKeysRequest struct {
 
 func (x *ListKeysRequest) Reset() {
 	*x = ListKeysRequest{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[20]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1484,7 +1591,7 @@ func (x *ListKeysRequest) String() string {
 func (*ListKeysRequest) ProtoMessage() {}
 
 func (x *ListKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[20]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1497,7 +1604,7 @@ func (x *ListKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListKeysRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{20}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListKeysRequest) GetPageSize() int32 {
@@ -1525,7 +1632,7 @@ type ListKeysResponse struct {
 
 func (x *ListKeysResponse) Reset() {
 	*x = ListKeysResponse{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[21]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1537,7 +1644,7 @@ func (x *ListKeysResponse) String() string {
 func (*ListKeysResponse) ProtoMessage() {}
 
 func (x *ListKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[21]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1550,7 +1657,7 @@ func (x *ListKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListKeysResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{21}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListKeysResponse) GetKeys() []*KeyInfo {
@@ -1577,7 +1684,7 @@ type DeleteKeyRequest struct {
 
 func (x *DeleteKeyRequest) Reset() {
 	*x = DeleteKeyRequest{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[22]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1589,7 +1696,7 @@ func (x *DeleteKeyRequest) String() string {
 func (*DeleteKeyRequest) ProtoMessage() {}
 
 func (x *DeleteKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[22]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1602,7 +1709,7 @@ func (x *DeleteKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteKeyRequest.ProtoReflect.Descriptor instead.
 func (*DeleteKeyRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{22}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *DeleteKeyRequest) GetKeyId() string {
@@ -1622,7 +1729,7 @@ type DeleteKeyResponse struct {
 
 func (x *DeleteKeyResponse) Reset() {
 	*x = DeleteKeyResponse{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[23]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1634,7 +1741,7 @@ func (x *DeleteKeyResponse) String() string {
 func (*DeleteKeyResponse) ProtoMessage() {}
 
 func (x *DeleteKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[23]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1647,7 +1754,7 @@ func (x *DeleteKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteKeyResponse.ProtoReflect.Descriptor instead.
 func (*DeleteKeyResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{23}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *DeleteKeyResponse) GetKey() *KeyInfo {
@@ -1668,7 +1775,7 @@ type GenerateDataKeyRequest struct {
 
 func (x *GenerateDataKeyRequest) Reset() {
 	*x = GenerateDataKeyRequest{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[24]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1680,7 +1787,7 @@ func (x *GenerateDataKeyRequest) String() string {
 func (*GenerateDataKeyRequest) ProtoMessage() {}
 
 func (x *GenerateDataKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[24]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1693,7 +1800,7 @@ func (x *GenerateDataKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateDataKeyRequest.ProtoReflect.Descriptor instead.
 func (*GenerateDataKeyRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{24}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GenerateDataKeyRequest) GetContext() string {
@@ -1718,7 +1825,7 @@ type GenerateDataKeyResponse struct {
 
 func (x *GenerateDataKeyResponse) Reset() {
 	*x = GenerateDataKeyResponse{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[25]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1730,7 +1837,7 @@ func (x *GenerateDataKeyResponse) String() string {
 func (*GenerateDataKeyResponse) ProtoMessage() {}
 
 func (x *GenerateDataKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[25]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1743,7 +1850,7 @@ func (x *GenerateDataKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateDataKeyResponse.ProtoReflect.Descriptor instead.
 func (*GenerateDataKeyResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{25}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GenerateDataKeyResponse) GetDataKey() []byte {
@@ -1780,7 +1887,7 @@ type UnwrapDataKeyRequest struct {
 
 func (x *UnwrapDataKeyRequest) Reset() {
 	*x = UnwrapDataKeyRequest{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[26]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1792,7 +1899,7 @@ func (x *UnwrapDataKeyRequest) String() string {
 func (*UnwrapDataKeyRequest) ProtoMessage() {}
 
 func (x *UnwrapDataKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[26]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1805,7 +1912,7 @@ func (x *UnwrapDataKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnwrapDataKeyRequest.ProtoReflect.Descriptor instead.
 func (*UnwrapDataKeyRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{26}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *UnwrapDataKeyRequest) GetContext() string {
@@ -1839,7 +1946,7 @@ type UnwrapDataKeyResponse struct {
 
 func (x *UnwrapDataKeyResponse) Reset() {
 	*x = UnwrapDataKeyResponse{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[27]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1851,7 +1958,7 @@ func (x *UnwrapDataKeyResponse) String() string {
 func (*UnwrapDataKeyResponse) ProtoMessage() {}
 
 func (x *UnwrapDataKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[27]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1864,7 +1971,7 @@ func (x *UnwrapDataKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnwrapDataKeyResponse.ProtoReflect.Descriptor instead.
 func (*UnwrapDataKeyResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{27}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *UnwrapDataKeyResponse) GetDataKey() []byte {
@@ -1956,24 +2063,33 @@ const file_coffer_auth_v1_auth_proto_rawDesc = "" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12/\n" +
 	"\x05kinds\x18\x02 \x03(\x0e2\x19.coffer.auth.v1.TokenKindR\x05kinds\x12.\n" +
 	"\x06access\x18\x03 \x01(\v2\x16.coffer.auth.v1.AccessR\x06access\x12#\n" +
-	"\rupload_target\x18\x04 \x01(\tR\fuploadTarget\"\xbb\x01\n" +
+	"\rupload_target\x18\x04 \x01(\tR\fuploadTarget\"\xfc\x01\n" +
 	"\x13VerifyTokenResponse\x127\n" +
 	"\tprincipal\x18\x01 \x01(\v2\x19.coffer.auth.v1.PrincipalR\tprincipal\x12-\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x19.coffer.auth.v1.TokenKindR\x04kind\x12\x1b\n" +
 	"\tbucket_id\x18\x03 \x01(\tR\bbucketId\x12\x1f\n" +
 	"\vname_prefix\x18\x04 \x01(\tR\n" +
-	"namePrefix\"W\n" +
+	"namePrefix\x12?\n" +
+	"\toverrides\x18\x05 \x01(\v2!.coffer.auth.v1.DownloadOverridesR\toverrides\"\xfc\x01\n" +
+	"\x11DownloadOverrides\x12/\n" +
+	"\x13content_disposition\x18\x01 \x01(\tR\x12contentDisposition\x12)\n" +
+	"\x10content_language\x18\x02 \x01(\tR\x0fcontentLanguage\x12\x18\n" +
+	"\aexpires\x18\x03 \x01(\tR\aexpires\x12#\n" +
+	"\rcache_control\x18\x04 \x01(\tR\fcacheControl\x12)\n" +
+	"\x10content_encoding\x18\x05 \x01(\tR\x0fcontentEncoding\x12!\n" +
+	"\fcontent_type\x18\x06 \x01(\tR\vcontentType\"W\n" +
 	"\x18CreateUploadTokenRequest\x12#\n" +
 	"\raccount_token\x18\x01 \x01(\tR\faccountToken\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\tR\x06target\"\x8b\x01\n" +
 	"\x19CreateUploadTokenResponse\x12/\n" +
 	"\x13authorization_token\x18\x01 \x01(\tR\x12authorizationToken\x12=\n" +
-	"\x1bexpiration_time_unix_millis\x18\x02 \x01(\x03R\x18expirationTimeUnixMillis\"\xc6\x01\n" +
+	"\x1bexpiration_time_unix_millis\x18\x02 \x01(\x03R\x18expirationTimeUnixMillis\"\x87\x02\n" +
 	"\"CreateDownloadAuthorizationRequest\x12#\n" +
 	"\raccount_token\x18\x01 \x01(\tR\faccountToken\x12\x1b\n" +
 	"\tbucket_id\x18\x02 \x01(\tR\bbucketId\x12(\n" +
 	"\x10file_name_prefix\x18\x03 \x01(\tR\x0efileNamePrefix\x124\n" +
-	"\x16valid_duration_seconds\x18\x04 \x01(\x03R\x14validDurationSeconds\"V\n" +
+	"\x16valid_duration_seconds\x18\x04 \x01(\x03R\x14validDurationSeconds\x12?\n" +
+	"\toverrides\x18\x05 \x01(\v2!.coffer.auth.v1.DownloadOverridesR\toverrides\"V\n" +
 	"#CreateDownloadAuthorizationResponse\x12/\n" +
 	"\x13authorization_token\x18\x01 \x01(\tR\x12authorizationToken\"{\n" +
 	"\x10AuthorizeRequest\x127\n" +
@@ -2053,7 +2169,7 @@ func file_coffer_auth_v1_auth_proto_rawDescGZIP() []byte {
 }
 
 var file_coffer_auth_v1_auth_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_coffer_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_coffer_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_coffer_auth_v1_auth_proto_goTypes = []any{
 	(TokenKind)(0),                              // 0: coffer.auth.v1.TokenKind
 	(*Principal)(nil),                           // 1: coffer.auth.v1.Principal
@@ -2068,22 +2184,23 @@ var file_coffer_auth_v1_auth_proto_goTypes = []any{
 	(*AuthorizeAccountResponse)(nil),            // 10: coffer.auth.v1.AuthorizeAccountResponse
 	(*VerifyTokenRequest)(nil),                  // 11: coffer.auth.v1.VerifyTokenRequest
 	(*VerifyTokenResponse)(nil),                 // 12: coffer.auth.v1.VerifyTokenResponse
-	(*CreateUploadTokenRequest)(nil),            // 13: coffer.auth.v1.CreateUploadTokenRequest
-	(*CreateUploadTokenResponse)(nil),           // 14: coffer.auth.v1.CreateUploadTokenResponse
-	(*CreateDownloadAuthorizationRequest)(nil),  // 15: coffer.auth.v1.CreateDownloadAuthorizationRequest
-	(*CreateDownloadAuthorizationResponse)(nil), // 16: coffer.auth.v1.CreateDownloadAuthorizationResponse
-	(*AuthorizeRequest)(nil),                    // 17: coffer.auth.v1.AuthorizeRequest
-	(*AuthorizeResponse)(nil),                   // 18: coffer.auth.v1.AuthorizeResponse
-	(*CreateKeyRequest)(nil),                    // 19: coffer.auth.v1.CreateKeyRequest
-	(*CreateKeyResponse)(nil),                   // 20: coffer.auth.v1.CreateKeyResponse
-	(*ListKeysRequest)(nil),                     // 21: coffer.auth.v1.ListKeysRequest
-	(*ListKeysResponse)(nil),                    // 22: coffer.auth.v1.ListKeysResponse
-	(*DeleteKeyRequest)(nil),                    // 23: coffer.auth.v1.DeleteKeyRequest
-	(*DeleteKeyResponse)(nil),                   // 24: coffer.auth.v1.DeleteKeyResponse
-	(*GenerateDataKeyRequest)(nil),              // 25: coffer.auth.v1.GenerateDataKeyRequest
-	(*GenerateDataKeyResponse)(nil),             // 26: coffer.auth.v1.GenerateDataKeyResponse
-	(*UnwrapDataKeyRequest)(nil),                // 27: coffer.auth.v1.UnwrapDataKeyRequest
-	(*UnwrapDataKeyResponse)(nil),               // 28: coffer.auth.v1.UnwrapDataKeyResponse
+	(*DownloadOverrides)(nil),                   // 13: coffer.auth.v1.DownloadOverrides
+	(*CreateUploadTokenRequest)(nil),            // 14: coffer.auth.v1.CreateUploadTokenRequest
+	(*CreateUploadTokenResponse)(nil),           // 15: coffer.auth.v1.CreateUploadTokenResponse
+	(*CreateDownloadAuthorizationRequest)(nil),  // 16: coffer.auth.v1.CreateDownloadAuthorizationRequest
+	(*CreateDownloadAuthorizationResponse)(nil), // 17: coffer.auth.v1.CreateDownloadAuthorizationResponse
+	(*AuthorizeRequest)(nil),                    // 18: coffer.auth.v1.AuthorizeRequest
+	(*AuthorizeResponse)(nil),                   // 19: coffer.auth.v1.AuthorizeResponse
+	(*CreateKeyRequest)(nil),                    // 20: coffer.auth.v1.CreateKeyRequest
+	(*CreateKeyResponse)(nil),                   // 21: coffer.auth.v1.CreateKeyResponse
+	(*ListKeysRequest)(nil),                     // 22: coffer.auth.v1.ListKeysRequest
+	(*ListKeysResponse)(nil),                    // 23: coffer.auth.v1.ListKeysResponse
+	(*DeleteKeyRequest)(nil),                    // 24: coffer.auth.v1.DeleteKeyRequest
+	(*DeleteKeyResponse)(nil),                   // 25: coffer.auth.v1.DeleteKeyResponse
+	(*GenerateDataKeyRequest)(nil),              // 26: coffer.auth.v1.GenerateDataKeyRequest
+	(*GenerateDataKeyResponse)(nil),             // 27: coffer.auth.v1.GenerateDataKeyResponse
+	(*UnwrapDataKeyRequest)(nil),                // 28: coffer.auth.v1.UnwrapDataKeyRequest
+	(*UnwrapDataKeyResponse)(nil),               // 29: coffer.auth.v1.UnwrapDataKeyResponse
 }
 var file_coffer_auth_v1_auth_proto_depIdxs = []int32{
 	4,  // 0: coffer.auth.v1.VerifySigV4Request.headers:type_name -> coffer.auth.v1.HTTPHeader
@@ -2095,40 +2212,42 @@ var file_coffer_auth_v1_auth_proto_depIdxs = []int32{
 	2,  // 6: coffer.auth.v1.VerifyTokenRequest.access:type_name -> coffer.auth.v1.Access
 	1,  // 7: coffer.auth.v1.VerifyTokenResponse.principal:type_name -> coffer.auth.v1.Principal
 	0,  // 8: coffer.auth.v1.VerifyTokenResponse.kind:type_name -> coffer.auth.v1.TokenKind
-	1,  // 9: coffer.auth.v1.AuthorizeRequest.principal:type_name -> coffer.auth.v1.Principal
-	2,  // 10: coffer.auth.v1.AuthorizeRequest.access:type_name -> coffer.auth.v1.Access
-	3,  // 11: coffer.auth.v1.CreateKeyResponse.key:type_name -> coffer.auth.v1.KeyInfo
-	3,  // 12: coffer.auth.v1.ListKeysResponse.keys:type_name -> coffer.auth.v1.KeyInfo
-	3,  // 13: coffer.auth.v1.DeleteKeyResponse.key:type_name -> coffer.auth.v1.KeyInfo
-	5,  // 14: coffer.auth.v1.AuthService.VerifySigV4:input_type -> coffer.auth.v1.VerifySigV4Request
-	7,  // 15: coffer.auth.v1.AuthService.VerifyPostPolicy:input_type -> coffer.auth.v1.VerifyPostPolicyRequest
-	9,  // 16: coffer.auth.v1.AuthService.AuthorizeAccount:input_type -> coffer.auth.v1.AuthorizeAccountRequest
-	11, // 17: coffer.auth.v1.AuthService.VerifyToken:input_type -> coffer.auth.v1.VerifyTokenRequest
-	13, // 18: coffer.auth.v1.AuthService.CreateUploadToken:input_type -> coffer.auth.v1.CreateUploadTokenRequest
-	15, // 19: coffer.auth.v1.AuthService.CreateDownloadAuthorization:input_type -> coffer.auth.v1.CreateDownloadAuthorizationRequest
-	17, // 20: coffer.auth.v1.AuthService.Authorize:input_type -> coffer.auth.v1.AuthorizeRequest
-	19, // 21: coffer.auth.v1.AuthService.CreateKey:input_type -> coffer.auth.v1.CreateKeyRequest
-	21, // 22: coffer.auth.v1.AuthService.ListKeys:input_type -> coffer.auth.v1.ListKeysRequest
-	23, // 23: coffer.auth.v1.AuthService.DeleteKey:input_type -> coffer.auth.v1.DeleteKeyRequest
-	25, // 24: coffer.auth.v1.AuthService.GenerateDataKey:input_type -> coffer.auth.v1.GenerateDataKeyRequest
-	27, // 25: coffer.auth.v1.AuthService.UnwrapDataKey:input_type -> coffer.auth.v1.UnwrapDataKeyRequest
-	6,  // 26: coffer.auth.v1.AuthService.VerifySigV4:output_type -> coffer.auth.v1.VerifySigV4Response
-	8,  // 27: coffer.auth.v1.AuthService.VerifyPostPolicy:output_type -> coffer.auth.v1.VerifyPostPolicyResponse
-	10, // 28: coffer.auth.v1.AuthService.AuthorizeAccount:output_type -> coffer.auth.v1.AuthorizeAccountResponse
-	12, // 29: coffer.auth.v1.AuthService.VerifyToken:output_type -> coffer.auth.v1.VerifyTokenResponse
-	14, // 30: coffer.auth.v1.AuthService.CreateUploadToken:output_type -> coffer.auth.v1.CreateUploadTokenResponse
-	16, // 31: coffer.auth.v1.AuthService.CreateDownloadAuthorization:output_type -> coffer.auth.v1.CreateDownloadAuthorizationResponse
-	18, // 32: coffer.auth.v1.AuthService.Authorize:output_type -> coffer.auth.v1.AuthorizeResponse
-	20, // 33: coffer.auth.v1.AuthService.CreateKey:output_type -> coffer.auth.v1.CreateKeyResponse
-	22, // 34: coffer.auth.v1.AuthService.ListKeys:output_type -> coffer.auth.v1.ListKeysResponse
-	24, // 35: coffer.auth.v1.AuthService.DeleteKey:output_type -> coffer.auth.v1.DeleteKeyResponse
-	26, // 36: coffer.auth.v1.AuthService.GenerateDataKey:output_type -> coffer.auth.v1.GenerateDataKeyResponse
-	28, // 37: coffer.auth.v1.AuthService.UnwrapDataKey:output_type -> coffer.auth.v1.UnwrapDataKeyResponse
-	26, // [26:38] is the sub-list for method output_type
-	14, // [14:26] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	13, // 9: coffer.auth.v1.VerifyTokenResponse.overrides:type_name -> coffer.auth.v1.DownloadOverrides
+	13, // 10: coffer.auth.v1.CreateDownloadAuthorizationRequest.overrides:type_name -> coffer.auth.v1.DownloadOverrides
+	1,  // 11: coffer.auth.v1.AuthorizeRequest.principal:type_name -> coffer.auth.v1.Principal
+	2,  // 12: coffer.auth.v1.AuthorizeRequest.access:type_name -> coffer.auth.v1.Access
+	3,  // 13: coffer.auth.v1.CreateKeyResponse.key:type_name -> coffer.auth.v1.KeyInfo
+	3,  // 14: coffer.auth.v1.ListKeysResponse.keys:type_name -> coffer.auth.v1.KeyInfo
+	3,  // 15: coffer.auth.v1.DeleteKeyResponse.key:type_name -> coffer.auth.v1.KeyInfo
+	5,  // 16: coffer.auth.v1.AuthService.VerifySigV4:input_type -> coffer.auth.v1.VerifySigV4Request
+	7,  // 17: coffer.auth.v1.AuthService.VerifyPostPolicy:input_type -> coffer.auth.v1.VerifyPostPolicyRequest
+	9,  // 18: coffer.auth.v1.AuthService.AuthorizeAccount:input_type -> coffer.auth.v1.AuthorizeAccountRequest
+	11, // 19: coffer.auth.v1.AuthService.VerifyToken:input_type -> coffer.auth.v1.VerifyTokenRequest
+	14, // 20: coffer.auth.v1.AuthService.CreateUploadToken:input_type -> coffer.auth.v1.CreateUploadTokenRequest
+	16, // 21: coffer.auth.v1.AuthService.CreateDownloadAuthorization:input_type -> coffer.auth.v1.CreateDownloadAuthorizationRequest
+	18, // 22: coffer.auth.v1.AuthService.Authorize:input_type -> coffer.auth.v1.AuthorizeRequest
+	20, // 23: coffer.auth.v1.AuthService.CreateKey:input_type -> coffer.auth.v1.CreateKeyRequest
+	22, // 24: coffer.auth.v1.AuthService.ListKeys:input_type -> coffer.auth.v1.ListKeysRequest
+	24, // 25: coffer.auth.v1.AuthService.DeleteKey:input_type -> coffer.auth.v1.DeleteKeyRequest
+	26, // 26: coffer.auth.v1.AuthService.GenerateDataKey:input_type -> coffer.auth.v1.GenerateDataKeyRequest
+	28, // 27: coffer.auth.v1.AuthService.UnwrapDataKey:input_type -> coffer.auth.v1.UnwrapDataKeyRequest
+	6,  // 28: coffer.auth.v1.AuthService.VerifySigV4:output_type -> coffer.auth.v1.VerifySigV4Response
+	8,  // 29: coffer.auth.v1.AuthService.VerifyPostPolicy:output_type -> coffer.auth.v1.VerifyPostPolicyResponse
+	10, // 30: coffer.auth.v1.AuthService.AuthorizeAccount:output_type -> coffer.auth.v1.AuthorizeAccountResponse
+	12, // 31: coffer.auth.v1.AuthService.VerifyToken:output_type -> coffer.auth.v1.VerifyTokenResponse
+	15, // 32: coffer.auth.v1.AuthService.CreateUploadToken:output_type -> coffer.auth.v1.CreateUploadTokenResponse
+	17, // 33: coffer.auth.v1.AuthService.CreateDownloadAuthorization:output_type -> coffer.auth.v1.CreateDownloadAuthorizationResponse
+	19, // 34: coffer.auth.v1.AuthService.Authorize:output_type -> coffer.auth.v1.AuthorizeResponse
+	21, // 35: coffer.auth.v1.AuthService.CreateKey:output_type -> coffer.auth.v1.CreateKeyResponse
+	23, // 36: coffer.auth.v1.AuthService.ListKeys:output_type -> coffer.auth.v1.ListKeysResponse
+	25, // 37: coffer.auth.v1.AuthService.DeleteKey:output_type -> coffer.auth.v1.DeleteKeyResponse
+	27, // 38: coffer.auth.v1.AuthService.GenerateDataKey:output_type -> coffer.auth.v1.GenerateDataKeyResponse
+	29, // 39: coffer.auth.v1.AuthService.UnwrapDataKey:output_type -> coffer.auth.v1.UnwrapDataKeyResponse
+	28, // [28:40] is the sub-list for method output_type
+	16, // [16:28] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_coffer_auth_v1_auth_proto_init() }
@@ -2142,7 +2261,7 @@ func file_coffer_auth_v1_auth_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_coffer_auth_v1_auth_proto_rawDesc), len(file_coffer_auth_v1_auth_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   28,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
