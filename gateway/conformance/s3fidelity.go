@@ -26,6 +26,11 @@ func S3Fidelity(t *testing.T, tg Target) {
 	t.Run("ChunkedTransfer", func(t *testing.T) { testFidelityChunkedTransfer(t, tg) })
 	t.Run("ChecksumsMinio", func(t *testing.T) { testFidelityChecksumsMinio(t, tg) })
 	t.Run("ChecksumsAWS", func(t *testing.T) { testFidelityChecksumsAWS(t, tg) })
+	t.Run("ListingBoto3", func(t *testing.T) { testFidelityListingBoto3(t, tg) })
+	t.Run("ListingChecksums", func(t *testing.T) { testFidelityListingChecksums(t, tg) })
+	t.Run("ListUploadsDelimiter", func(t *testing.T) { testFidelityListUploadsDelimiter(t, tg) })
+	t.Run("DeleteBucketWithUploads", func(t *testing.T) { testFidelityDeleteBucketWithUploads(t, tg) })
+	t.Run("StorageClass", func(t *testing.T) { testFidelityStorageClass(t, tg) })
 }
 
 // wantMessage fails unless err is an S3 error with this code and message.

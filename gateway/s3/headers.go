@@ -82,6 +82,36 @@ func stripAWSChunked(v string) string {
 	return strings.Join(keep, ",")
 }
 
+// storageClasses are the x-amz-storage-class values coffer keeps. Both
+// are stored alike (B2 has one class); REDUCED_REDUNDANCY is accepted and
+// reported back as MinIO does, so clients that ask for it work. The
+// archive and tiering classes would promise what coffer does not do.
+var storageClasses = map[string]metadatav1.StorageClass{
+	"STANDARD":           metadatav1.StorageClass_STORAGE_CLASS_UNSPECIFIED,
+	"REDUCED_REDUNDANCY": metadatav1.StorageClass_STORAGE_CLASS_REDUCED_REDUNDANCY,
+}
+
+// storageClassHeader parses x-amz-storage-class (absent: STANDARD).
+func storageClassHeader(h http.Header, op string) (metadatav1.StorageClass, error) {
+	v := h.Get("x-amz-storage-class")
+	if v == "" {
+		return metadatav1.StorageClass_STORAGE_CLASS_UNSPECIFIED, nil
+	}
+	sc, ok := storageClasses[v]
+	if !ok {
+		return 0, errs.E(errs.InvalidStorageClass, op, nil)
+	}
+	return sc, nil
+}
+
+// storageClassName is S3's name of a stored class.
+func storageClassName(sc metadatav1.StorageClass) string {
+	if sc == metadatav1.StorageClass_STORAGE_CLASS_REDUCED_REDUNDANCY {
+		return "REDUCED_REDUNDANCY"
+	}
+	return "STANDARD"
+}
+
 // setObjectHeaders writes a version's metadata as response headers.
 func setObjectHeaders(hd http.Header, v *metadatav1.ObjectVersion) {
 	ct := v.GetContentType()
@@ -93,7 +123,10 @@ func setObjectHeaders(hd http.Header, v *metadatav1.ObjectVersion) {
 	hd.Set("Last-Modified", httpTime(v.GetCreateTimeUnixNanos()))
 	hd.Set("Accept-Ranges", "bytes")
 	hd.Set("x-amz-version-id", v.GetVersionId())
-	hd.Set("x-amz-storage-class", "STANDARD")
+	// S3 (and MinIO) send the class for every class but STANDARD.
+	if sc := v.GetStorageClass(); sc != metadatav1.StorageClass_STORAGE_CLASS_UNSPECIFIED {
+		hd.Set("x-amz-storage-class", storageClassName(sc))
+	}
 	setTagCount(hd, v)
 	for key, val := range v.GetInfo() {
 		if strings.HasPrefix(key, "b2-") {

@@ -24,7 +24,8 @@ func (h *Handler) createMultipartUpload(w http.ResponseWriter, r *http.Request, 
 	if err := objects.ValidateKey(c.req.Key); err != nil {
 		return err
 	}
-	if err := checkNewObjectHeaders(r, c, op); err != nil {
+	storageClass, err := checkNewObjectHeaders(r, c, op)
+	if err != nil {
 		return err
 	}
 	retention, hold, err := h.objectLockHeaders(r, c, op, false)
@@ -61,6 +62,7 @@ func (h *Handler) createMultipartUpload(w http.ResponseWriter, r *http.Request, 
 	up, err := h.objects.StartUpload(r.Context(), objects.StartInput{
 		Bucket: c.bucket, Key: c.req.Key, ContentType: ct, Info: info, Encryption: sse, CustomerKey: key,
 		Retention: retention, LegalHold: hold, ChecksumAlgorithm: alg, ChecksumType: typ, Tags: tags,
+		StorageClass: storageClass,
 	})
 	if err != nil {
 		return err
@@ -454,7 +456,7 @@ func (h *Handler) listParts(w http.ResponseWriter, r *http.Request, c *call) err
 	own := owner{ID: c.bucket.GetAccountId(), DisplayName: c.bucket.GetAccountId()}
 	res := listPartsResult{
 		NS: s3NS, Bucket: c.bucket.GetName(), Key: c.req.Key, UploadID: up.GetVersionId(),
-		Initiator: own, Owner: own, StorageClass: "STANDARD", PartNumberMarker: int32(marker), MaxParts: maxParts,
+		Initiator: own, Owner: own, StorageClass: storageClassName(up.GetStorageClass()), PartNumberMarker: int32(marker), MaxParts: maxParts,
 		ChecksumAlgorithm: objects.AlgorithmName(up.GetChecksumAlgorithm()),
 		ChecksumType:      checksumTypeName(up.GetChecksumType()),
 	}
@@ -512,7 +514,7 @@ func (h *Handler) listMultipartUploads(w http.ResponseWriter, r *http.Request, c
 		for _, u := range resp.GetUploads() {
 			res.Uploads = append(res.Uploads, uploadEntry{
 				Key: p.encode(u.GetKey()), UploadID: u.GetVersionId(), Initiator: own, Owner: own,
-				StorageClass: "STANDARD", Initiated: xmlTime(u.GetCreateTimeUnixNanos()),
+				StorageClass: storageClassName(u.GetStorageClass()), Initiated: xmlTime(u.GetCreateTimeUnixNanos()),
 				ChecksumAlgorithm: objects.AlgorithmName(u.GetChecksumAlgorithm()),
 				ChecksumType:      checksumTypeName(u.GetChecksumType()),
 			})
@@ -521,6 +523,21 @@ func (h *Handler) listMultipartUploads(w http.ResponseWriter, r *http.Request, c
 		if res.IsTruncated = resp.GetTruncated(); res.IsTruncated {
 			res.NextKeyMarker = p.encode(resp.GetNextKeyMarker())
 			res.NextUploadIDMarker = resp.GetNextUploadIdMarker()
+			if res.NextUploadIDMarker == "" && resp.GetNextKeyMarker() != "" {
+				// The page ends on a common prefix: S3 still names an upload,
+				// the first one rolled into that prefix (clients that page
+				// on both markers expect one; with it, the next page starts
+				// after the prefix all the same).
+				first, err := h.meta.ListUploads(r.Context(), &metadatav1.ListUploadsRequest{
+					BucketId: c.bucket.GetBucketId(), Prefix: resp.GetNextKeyMarker(), PageSize: 1,
+				})
+				if err != nil {
+					return err
+				}
+				if ups := first.GetUploads(); len(ups) > 0 {
+					res.NextUploadIDMarker = ups[0].GetVersionId()
+				}
+			}
 		}
 	}
 	writeXML(w, http.StatusOK, res)

@@ -99,8 +99,9 @@ func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, c *call) err
 	if err := objects.ValidateKey(c.req.Key); err != nil {
 		return err
 	}
-	if sc := r.Header.Get("x-amz-storage-class"); sc != "" && sc != "STANDARD" {
-		return errs.E(errs.InvalidStorageClass, op, nil)
+	storageClass, err := storageClassHeader(r.Header, op)
+	if err != nil {
+		return err
 	}
 	tags, err := parseTaggingHeader(r.Header.Get("x-amz-tagging"))
 	if err != nil {
@@ -142,7 +143,7 @@ func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, c *call) err
 	v, err := h.objects.Put(r.Context(), objects.PutInput{
 		Bucket: c.bucket, Key: c.req.Key, Body: body, Expect: expect,
 		ContentType: ct, Info: info, Precondition: precond,
-		Encryption: sse, CustomerKey: key, Retention: retention, LegalHold: hold, Tags: tags,
+		Encryption: sse, CustomerKey: key, Retention: retention, LegalHold: hold, Tags: tags, StorageClass: storageClass,
 	})
 	if err != nil {
 		return err

@@ -278,8 +278,9 @@ func (h *Handler) postInput(r *http.Request, c *call, form *postForm, key string
 		return objects.PutInput{}, err
 	}
 	fake := &http.Request{Header: hd}
-	if sc := hd.Get("x-amz-storage-class"); sc != "" && sc != "STANDARD" {
-		return objects.PutInput{}, errs.E(errs.InvalidStorageClass, opPost, nil)
+	storageClass, err := storageClassHeader(hd, opPost)
+	if err != nil {
+		return objects.PutInput{}, err
 	}
 	if acl := hd.Get("x-amz-acl"); acl != "" && acl != bucketACL(c.bucket) {
 		return objects.PutInput{}, errs.Errorf(errs.PermissionDenied, opPost, "Object ACLs must equal the bucket's ACL (%s).", bucketACL(c.bucket))
@@ -336,6 +337,7 @@ func (h *Handler) postInput(r *http.Request, c *call, form *postForm, key string
 	return objects.PutInput{
 		Bucket: c.bucket, Key: key, Body: form.file, Expect: expect, ContentType: ct, Info: info,
 		Encryption: sse, CustomerKey: customerKey, Retention: retention, LegalHold: hold, Tags: tags,
+		StorageClass: storageClass,
 	}, nil
 }
 
