@@ -87,6 +87,9 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, c *call) err
 			return err
 		}
 	}
+	// authd checks the caller's token again: minting a key always takes
+	// the credentials of a key that may, never just reach.
+	req.AccountToken = c.token
 	resp, err := h.auth.CreateKey(r.Context(), req)
 	if err != nil {
 		return err
@@ -121,7 +124,7 @@ func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err := h.decide(c, &authv1.Access{Capability: policy.ListKeys}); err != nil {
 		return err
 	}
-	resp, err := h.auth.ListKeys(r.Context(), &authv1.ListKeysRequest{PageSize: int32(n), StartKeyId: q.StartApplicationKeyID})
+	resp, err := h.auth.ListKeys(r.Context(), &authv1.ListKeysRequest{PageSize: int32(n), StartKeyId: q.StartApplicationKeyID, AccountToken: c.token})
 	if err != nil {
 		return err
 	}
@@ -157,7 +160,7 @@ func (h *Handler) deleteKey(w http.ResponseWriter, r *http.Request, c *call) err
 	if err := h.decide(c, &authv1.Access{Capability: policy.DeleteKeys}); err != nil {
 		return err
 	}
-	resp, err := h.auth.DeleteKey(r.Context(), &authv1.DeleteKeyRequest{KeyId: q.ApplicationKeyID})
+	resp, err := h.auth.DeleteKey(r.Context(), &authv1.DeleteKeyRequest{KeyId: q.ApplicationKeyID, AccountToken: c.token})
 	if err != nil {
 		return err
 	}

@@ -265,6 +265,12 @@ func multipartCombination(t *testing.T, c *s3.Client, b string, alg types.Checks
 	parts := [][]byte{data.Bytes(0, MinPart), data.Bytes(MinPart, 1000)}
 	var done []types.CompletedPart
 	var raws [][]byte
+	// A part whose checksum does not match its bytes is BadDigest.
+	bad := &s3.UploadPartInput{Bucket: &b, Key: &key, UploadId: up.UploadId, PartNumber: aws.Int32(1),
+		Body: bytes.NewReader(parts[0]), ChecksumAlgorithm: alg}
+	setPartChecksumAlways(bad, alg, wrongSum(alg))
+	_, err = c.UploadPart(ctx, bad)
+	WantError(t, err, "BadDigest", 400)
 	for i, p := range parts {
 		sum := rawSum(alg, p)
 		raws = append(raws, sum)
@@ -288,6 +294,17 @@ func multipartCombination(t *testing.T, c *s3.Client, b string, alg types.Checks
 	if typ == types.ChecksumTypeComposite {
 		want = b64(rawSum(alg, bytes.Join(raws, nil))) + "-2"
 	}
+	// An object checksum announced on completion that differs is BadDigest,
+	// and the upload stays.
+	wrong := wrongSum(alg)
+	if typ == types.ChecksumTypeComposite {
+		wrong += "-2"
+	}
+	in := &s3.CompleteMultipartUploadInput{Bucket: &b, Key: &key, UploadId: up.UploadId, ChecksumType: typ,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: done}}
+	setCompleteChecksum(in, alg, wrong)
+	_, err = c.CompleteMultipartUpload(ctx, in)
+	WantError(t, err, "BadDigest", 400)
 	out, err := c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: &b, Key: &key, UploadId: up.UploadId,
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: done}})
 	if err != nil {
@@ -328,6 +345,31 @@ func setCompletedChecksum(p *types.CompletedPart, alg types.ChecksumAlgorithm, v
 		types.ChecksumAlgorithmSha256: &p.ChecksumSHA256, types.ChecksumAlgorithmMd5: &p.ChecksumMD5,
 		types.ChecksumAlgorithmSha512: &p.ChecksumSHA512, types.ChecksumAlgorithmXxhash64: &p.ChecksumXXHASH64,
 		types.ChecksumAlgorithmXxhash3: &p.ChecksumXXHASH3, types.ChecksumAlgorithmXxhash128: &p.ChecksumXXHASH128,
+	}
+	*fields[alg] = &v
+}
+
+// setPartChecksumAlways sets alg's value on an UploadPart, whatever the
+// algorithm (the SDK then sends it instead of computing one).
+func setPartChecksumAlways(in *s3.UploadPartInput, alg types.ChecksumAlgorithm, v string) {
+	fields := map[types.ChecksumAlgorithm]**string{
+		types.ChecksumAlgorithmCrc32: &in.ChecksumCRC32, types.ChecksumAlgorithmCrc32c: &in.ChecksumCRC32C,
+		types.ChecksumAlgorithmCrc64nvme: &in.ChecksumCRC64NVME, types.ChecksumAlgorithmSha1: &in.ChecksumSHA1,
+		types.ChecksumAlgorithmSha256: &in.ChecksumSHA256, types.ChecksumAlgorithmMd5: &in.ChecksumMD5,
+		types.ChecksumAlgorithmSha512: &in.ChecksumSHA512, types.ChecksumAlgorithmXxhash64: &in.ChecksumXXHASH64,
+		types.ChecksumAlgorithmXxhash3: &in.ChecksumXXHASH3, types.ChecksumAlgorithmXxhash128: &in.ChecksumXXHASH128,
+	}
+	*fields[alg] = &v
+}
+
+// setCompleteChecksum announces alg's object checksum on a completion.
+func setCompleteChecksum(in *s3.CompleteMultipartUploadInput, alg types.ChecksumAlgorithm, v string) {
+	fields := map[types.ChecksumAlgorithm]**string{
+		types.ChecksumAlgorithmCrc32: &in.ChecksumCRC32, types.ChecksumAlgorithmCrc32c: &in.ChecksumCRC32C,
+		types.ChecksumAlgorithmCrc64nvme: &in.ChecksumCRC64NVME, types.ChecksumAlgorithmSha1: &in.ChecksumSHA1,
+		types.ChecksumAlgorithmSha256: &in.ChecksumSHA256, types.ChecksumAlgorithmMd5: &in.ChecksumMD5,
+		types.ChecksumAlgorithmSha512: &in.ChecksumSHA512, types.ChecksumAlgorithmXxhash64: &in.ChecksumXXHASH64,
+		types.ChecksumAlgorithmXxhash3: &in.ChecksumXXHASH3, types.ChecksumAlgorithmXxhash128: &in.ChecksumXXHASH128,
 	}
 	*fields[alg] = &v
 }

@@ -65,6 +65,7 @@ func newAuthEnv(t *testing.T) *authEnv {
 
 func (e *authEnv) key(t *testing.T, req *authv1.CreateKeyRequest) (string, string) {
 	t.Helper()
+	req.AccountToken = e.c.AccountToken()
 	resp, err := e.auth.CreateKey(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
@@ -423,7 +424,7 @@ func TestDeletedKeyStopsOnEveryGateway(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	if _, err := e.auth.DeleteKey(context.Background(), &authv1.DeleteKeyRequest{KeyId: id}); err != nil {
+	if _, err := e.auth.DeleteKey(context.Background(), &authv1.DeleteKeyRequest{KeyId: id, AccountToken: e.c.AccountToken()}); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup

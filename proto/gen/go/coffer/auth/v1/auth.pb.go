@@ -1430,8 +1430,11 @@ type CreateKeyRequest struct {
 	// 0: never expires; else 1 to 86400000 (1000 days).
 	ValidDurationSeconds int64 `protobuf:"varint,5,opt,name=valid_duration_seconds,json=validDurationSeconds,proto3" json:"valid_duration_seconds,omitempty"`
 	// Bootstrap only: use this key id and secret instead of generating them.
-	KeyId         string `protobuf:"bytes,6,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
-	Secret        string `protobuf:"bytes,7,opt,name=secret,proto3" json:"secret,omitempty"`
+	KeyId  string `protobuf:"bytes,6,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	Secret string `protobuf:"bytes,7,opt,name=secret,proto3" json:"secret,omitempty"`
+	// The caller's B2 account token (b2_authorize_account); its key must hold
+	// writeKeys.
+	AccountToken  string `protobuf:"bytes,8,opt,name=account_token,json=accountToken,proto3" json:"account_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1515,6 +1518,13 @@ func (x *CreateKeyRequest) GetSecret() string {
 	return ""
 }
 
+func (x *CreateKeyRequest) GetAccountToken() string {
+	if x != nil {
+		return x.AccountToken
+	}
+	return ""
+}
+
 // CreateKeyResponse returns the key and, once, its secret.
 type CreateKeyResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1570,9 +1580,11 @@ func (x *CreateKeyResponse) GetSecret() string {
 
 // ListKeysRequest pages through keys.
 type ListKeysRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	StartKeyId    string                 `protobuf:"bytes,2,opt,name=start_key_id,json=startKeyId,proto3" json:"start_key_id,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	PageSize   int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	StartKeyId string                 `protobuf:"bytes,2,opt,name=start_key_id,json=startKeyId,proto3" json:"start_key_id,omitempty"`
+	// The caller's B2 account token; its key must hold listKeys.
+	AccountToken  string `protobuf:"bytes,3,opt,name=account_token,json=accountToken,proto3" json:"account_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1617,6 +1629,13 @@ func (x *ListKeysRequest) GetPageSize() int32 {
 func (x *ListKeysRequest) GetStartKeyId() string {
 	if x != nil {
 		return x.StartKeyId
+	}
+	return ""
+}
+
+func (x *ListKeysRequest) GetAccountToken() string {
+	if x != nil {
+		return x.AccountToken
 	}
 	return ""
 }
@@ -1676,8 +1695,10 @@ func (x *ListKeysResponse) GetNextKeyId() string {
 
 // DeleteKeyRequest deletes a key.
 type DeleteKeyRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	KeyId         string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	KeyId string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// The caller's B2 account token; its key must hold deleteKeys.
+	AccountToken  string `protobuf:"bytes,2,opt,name=account_token,json=accountToken,proto3" json:"account_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1715,6 +1736,13 @@ func (*DeleteKeyRequest) Descriptor() ([]byte, []int) {
 func (x *DeleteKeyRequest) GetKeyId() string {
 	if x != nil {
 		return x.KeyId
+	}
+	return ""
+}
+
+func (x *DeleteKeyRequest) GetAccountToken() string {
+	if x != nil {
+		return x.AccountToken
 	}
 	return ""
 }
@@ -1981,6 +2009,97 @@ func (x *UnwrapDataKeyResponse) GetDataKey() []byte {
 	return nil
 }
 
+// VerifyOperatorRequest carries the operator's credential.
+type VerifyOperatorRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A B2 account token (AuthorizeAccount).
+	AccountToken  string `protobuf:"bytes,1,opt,name=account_token,json=accountToken,proto3" json:"account_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyOperatorRequest) Reset() {
+	*x = VerifyOperatorRequest{}
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyOperatorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyOperatorRequest) ProtoMessage() {}
+
+func (x *VerifyOperatorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyOperatorRequest.ProtoReflect.Descriptor instead.
+func (*VerifyOperatorRequest) Descriptor() ([]byte, []int) {
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *VerifyOperatorRequest) GetAccountToken() string {
+	if x != nil {
+		return x.AccountToken
+	}
+	return ""
+}
+
+// VerifyOperatorResponse identifies the operator.
+type VerifyOperatorResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Principal     *Principal             `protobuf:"bytes,1,opt,name=principal,proto3" json:"principal,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyOperatorResponse) Reset() {
+	*x = VerifyOperatorResponse{}
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyOperatorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyOperatorResponse) ProtoMessage() {}
+
+func (x *VerifyOperatorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyOperatorResponse.ProtoReflect.Descriptor instead.
+func (*VerifyOperatorResponse) Descriptor() ([]byte, []int) {
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *VerifyOperatorResponse) GetPrincipal() *Principal {
+	if x != nil {
+		return x.Principal
+	}
+	return nil
+}
+
 var File_coffer_auth_v1_auth_proto protoreflect.FileDescriptor
 
 const file_coffer_auth_v1_auth_proto_rawDesc = "" +
@@ -2095,7 +2214,7 @@ const file_coffer_auth_v1_auth_proto_rawDesc = "" +
 	"\x10AuthorizeRequest\x127\n" +
 	"\tprincipal\x18\x01 \x01(\v2\x19.coffer.auth.v1.PrincipalR\tprincipal\x12.\n" +
 	"\x06access\x18\x02 \x01(\v2\x16.coffer.auth.v1.AccessR\x06access\"\x13\n" +
-	"\x11AuthorizeResponse\"\xef\x01\n" +
+	"\x11AuthorizeResponse\"\x94\x02\n" +
 	"\x10CreateKeyRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\"\n" +
 	"\fcapabilities\x18\x02 \x03(\tR\fcapabilities\x12\x1d\n" +
@@ -2105,19 +2224,22 @@ const file_coffer_auth_v1_auth_proto_rawDesc = "" +
 	"namePrefix\x124\n" +
 	"\x16valid_duration_seconds\x18\x05 \x01(\x03R\x14validDurationSeconds\x12\x15\n" +
 	"\x06key_id\x18\x06 \x01(\tR\x05keyId\x12\x16\n" +
-	"\x06secret\x18\a \x01(\tR\x06secret\"V\n" +
+	"\x06secret\x18\a \x01(\tR\x06secret\x12#\n" +
+	"\raccount_token\x18\b \x01(\tR\faccountToken\"V\n" +
 	"\x11CreateKeyResponse\x12)\n" +
 	"\x03key\x18\x01 \x01(\v2\x17.coffer.auth.v1.KeyInfoR\x03key\x12\x16\n" +
-	"\x06secret\x18\x02 \x01(\tR\x06secret\"P\n" +
+	"\x06secret\x18\x02 \x01(\tR\x06secret\"u\n" +
 	"\x0fListKeysRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12 \n" +
 	"\fstart_key_id\x18\x02 \x01(\tR\n" +
-	"startKeyId\"_\n" +
+	"startKeyId\x12#\n" +
+	"\raccount_token\x18\x03 \x01(\tR\faccountToken\"_\n" +
 	"\x10ListKeysResponse\x12+\n" +
 	"\x04keys\x18\x01 \x03(\v2\x17.coffer.auth.v1.KeyInfoR\x04keys\x12\x1e\n" +
-	"\vnext_key_id\x18\x02 \x01(\tR\tnextKeyId\")\n" +
+	"\vnext_key_id\x18\x02 \x01(\tR\tnextKeyId\"N\n" +
 	"\x10DeleteKeyRequest\x12\x15\n" +
-	"\x06key_id\x18\x01 \x01(\tR\x05keyId\">\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12#\n" +
+	"\raccount_token\x18\x02 \x01(\tR\faccountToken\">\n" +
 	"\x11DeleteKeyResponse\x12)\n" +
 	"\x03key\x18\x01 \x01(\v2\x17.coffer.auth.v1.KeyInfoR\x03key\"2\n" +
 	"\x16GenerateDataKeyRequest\x12\x18\n" +
@@ -2135,12 +2257,16 @@ const file_coffer_auth_v1_auth_proto_rawDesc = "" +
 	"\vkek_version\x18\x03 \x01(\rR\n" +
 	"kekVersion\"2\n" +
 	"\x15UnwrapDataKeyResponse\x12\x19\n" +
-	"\bdata_key\x18\x01 \x01(\fR\adataKey*o\n" +
+	"\bdata_key\x18\x01 \x01(\fR\adataKey\"<\n" +
+	"\x15VerifyOperatorRequest\x12#\n" +
+	"\raccount_token\x18\x01 \x01(\tR\faccountToken\"Q\n" +
+	"\x16VerifyOperatorResponse\x127\n" +
+	"\tprincipal\x18\x01 \x01(\v2\x19.coffer.auth.v1.PrincipalR\tprincipal*o\n" +
 	"\tTokenKind\x12\x1a\n" +
 	"\x16TOKEN_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12TOKEN_KIND_ACCOUNT\x10\x01\x12\x15\n" +
 	"\x11TOKEN_KIND_UPLOAD\x10\x02\x12\x17\n" +
-	"\x13TOKEN_KIND_DOWNLOAD\x10\x032\x85\t\n" +
+	"\x13TOKEN_KIND_DOWNLOAD\x10\x032\xe6\t\n" +
 	"\vAuthService\x12V\n" +
 	"\vVerifySigV4\x12\".coffer.auth.v1.VerifySigV4Request\x1a#.coffer.auth.v1.VerifySigV4Response\x12e\n" +
 	"\x10VerifyPostPolicy\x12'.coffer.auth.v1.VerifyPostPolicyRequest\x1a(.coffer.auth.v1.VerifyPostPolicyResponse\x12e\n" +
@@ -2151,7 +2277,8 @@ const file_coffer_auth_v1_auth_proto_rawDesc = "" +
 	"\tAuthorize\x12 .coffer.auth.v1.AuthorizeRequest\x1a!.coffer.auth.v1.AuthorizeResponse\x12P\n" +
 	"\tCreateKey\x12 .coffer.auth.v1.CreateKeyRequest\x1a!.coffer.auth.v1.CreateKeyResponse\x12M\n" +
 	"\bListKeys\x12\x1f.coffer.auth.v1.ListKeysRequest\x1a .coffer.auth.v1.ListKeysResponse\x12P\n" +
-	"\tDeleteKey\x12 .coffer.auth.v1.DeleteKeyRequest\x1a!.coffer.auth.v1.DeleteKeyResponse\x12b\n" +
+	"\tDeleteKey\x12 .coffer.auth.v1.DeleteKeyRequest\x1a!.coffer.auth.v1.DeleteKeyResponse\x12_\n" +
+	"\x0eVerifyOperator\x12%.coffer.auth.v1.VerifyOperatorRequest\x1a&.coffer.auth.v1.VerifyOperatorResponse\x12b\n" +
 	"\x0fGenerateDataKey\x12&.coffer.auth.v1.GenerateDataKeyRequest\x1a'.coffer.auth.v1.GenerateDataKeyResponse\x12\\\n" +
 	"\rUnwrapDataKey\x12$.coffer.auth.v1.UnwrapDataKeyRequest\x1a%.coffer.auth.v1.UnwrapDataKeyResponseB\xbe\x01\n" +
 	"\x12com.coffer.auth.v1B\tAuthProtoP\x01ZCgithub.com/coffer-project/coffer/proto/gen/go/coffer/auth/v1;authv1\xa2\x02\x03CAX\xaa\x02\x0eCoffer.Auth.V1\xca\x02\x0eCoffer\\Auth\\V1\xe2\x02\x1aCoffer\\Auth\\V1\\GPBMetadata\xea\x02\x10Coffer::Auth::V1b\x06proto3"
@@ -2169,7 +2296,7 @@ func file_coffer_auth_v1_auth_proto_rawDescGZIP() []byte {
 }
 
 var file_coffer_auth_v1_auth_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_coffer_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_coffer_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_coffer_auth_v1_auth_proto_goTypes = []any{
 	(TokenKind)(0),                              // 0: coffer.auth.v1.TokenKind
 	(*Principal)(nil),                           // 1: coffer.auth.v1.Principal
@@ -2201,6 +2328,8 @@ var file_coffer_auth_v1_auth_proto_goTypes = []any{
 	(*GenerateDataKeyResponse)(nil),             // 27: coffer.auth.v1.GenerateDataKeyResponse
 	(*UnwrapDataKeyRequest)(nil),                // 28: coffer.auth.v1.UnwrapDataKeyRequest
 	(*UnwrapDataKeyResponse)(nil),               // 29: coffer.auth.v1.UnwrapDataKeyResponse
+	(*VerifyOperatorRequest)(nil),               // 30: coffer.auth.v1.VerifyOperatorRequest
+	(*VerifyOperatorResponse)(nil),              // 31: coffer.auth.v1.VerifyOperatorResponse
 }
 var file_coffer_auth_v1_auth_proto_depIdxs = []int32{
 	4,  // 0: coffer.auth.v1.VerifySigV4Request.headers:type_name -> coffer.auth.v1.HTTPHeader
@@ -2219,35 +2348,38 @@ var file_coffer_auth_v1_auth_proto_depIdxs = []int32{
 	3,  // 13: coffer.auth.v1.CreateKeyResponse.key:type_name -> coffer.auth.v1.KeyInfo
 	3,  // 14: coffer.auth.v1.ListKeysResponse.keys:type_name -> coffer.auth.v1.KeyInfo
 	3,  // 15: coffer.auth.v1.DeleteKeyResponse.key:type_name -> coffer.auth.v1.KeyInfo
-	5,  // 16: coffer.auth.v1.AuthService.VerifySigV4:input_type -> coffer.auth.v1.VerifySigV4Request
-	7,  // 17: coffer.auth.v1.AuthService.VerifyPostPolicy:input_type -> coffer.auth.v1.VerifyPostPolicyRequest
-	9,  // 18: coffer.auth.v1.AuthService.AuthorizeAccount:input_type -> coffer.auth.v1.AuthorizeAccountRequest
-	11, // 19: coffer.auth.v1.AuthService.VerifyToken:input_type -> coffer.auth.v1.VerifyTokenRequest
-	14, // 20: coffer.auth.v1.AuthService.CreateUploadToken:input_type -> coffer.auth.v1.CreateUploadTokenRequest
-	16, // 21: coffer.auth.v1.AuthService.CreateDownloadAuthorization:input_type -> coffer.auth.v1.CreateDownloadAuthorizationRequest
-	18, // 22: coffer.auth.v1.AuthService.Authorize:input_type -> coffer.auth.v1.AuthorizeRequest
-	20, // 23: coffer.auth.v1.AuthService.CreateKey:input_type -> coffer.auth.v1.CreateKeyRequest
-	22, // 24: coffer.auth.v1.AuthService.ListKeys:input_type -> coffer.auth.v1.ListKeysRequest
-	24, // 25: coffer.auth.v1.AuthService.DeleteKey:input_type -> coffer.auth.v1.DeleteKeyRequest
-	26, // 26: coffer.auth.v1.AuthService.GenerateDataKey:input_type -> coffer.auth.v1.GenerateDataKeyRequest
-	28, // 27: coffer.auth.v1.AuthService.UnwrapDataKey:input_type -> coffer.auth.v1.UnwrapDataKeyRequest
-	6,  // 28: coffer.auth.v1.AuthService.VerifySigV4:output_type -> coffer.auth.v1.VerifySigV4Response
-	8,  // 29: coffer.auth.v1.AuthService.VerifyPostPolicy:output_type -> coffer.auth.v1.VerifyPostPolicyResponse
-	10, // 30: coffer.auth.v1.AuthService.AuthorizeAccount:output_type -> coffer.auth.v1.AuthorizeAccountResponse
-	12, // 31: coffer.auth.v1.AuthService.VerifyToken:output_type -> coffer.auth.v1.VerifyTokenResponse
-	15, // 32: coffer.auth.v1.AuthService.CreateUploadToken:output_type -> coffer.auth.v1.CreateUploadTokenResponse
-	17, // 33: coffer.auth.v1.AuthService.CreateDownloadAuthorization:output_type -> coffer.auth.v1.CreateDownloadAuthorizationResponse
-	19, // 34: coffer.auth.v1.AuthService.Authorize:output_type -> coffer.auth.v1.AuthorizeResponse
-	21, // 35: coffer.auth.v1.AuthService.CreateKey:output_type -> coffer.auth.v1.CreateKeyResponse
-	23, // 36: coffer.auth.v1.AuthService.ListKeys:output_type -> coffer.auth.v1.ListKeysResponse
-	25, // 37: coffer.auth.v1.AuthService.DeleteKey:output_type -> coffer.auth.v1.DeleteKeyResponse
-	27, // 38: coffer.auth.v1.AuthService.GenerateDataKey:output_type -> coffer.auth.v1.GenerateDataKeyResponse
-	29, // 39: coffer.auth.v1.AuthService.UnwrapDataKey:output_type -> coffer.auth.v1.UnwrapDataKeyResponse
-	28, // [28:40] is the sub-list for method output_type
-	16, // [16:28] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	1,  // 16: coffer.auth.v1.VerifyOperatorResponse.principal:type_name -> coffer.auth.v1.Principal
+	5,  // 17: coffer.auth.v1.AuthService.VerifySigV4:input_type -> coffer.auth.v1.VerifySigV4Request
+	7,  // 18: coffer.auth.v1.AuthService.VerifyPostPolicy:input_type -> coffer.auth.v1.VerifyPostPolicyRequest
+	9,  // 19: coffer.auth.v1.AuthService.AuthorizeAccount:input_type -> coffer.auth.v1.AuthorizeAccountRequest
+	11, // 20: coffer.auth.v1.AuthService.VerifyToken:input_type -> coffer.auth.v1.VerifyTokenRequest
+	14, // 21: coffer.auth.v1.AuthService.CreateUploadToken:input_type -> coffer.auth.v1.CreateUploadTokenRequest
+	16, // 22: coffer.auth.v1.AuthService.CreateDownloadAuthorization:input_type -> coffer.auth.v1.CreateDownloadAuthorizationRequest
+	18, // 23: coffer.auth.v1.AuthService.Authorize:input_type -> coffer.auth.v1.AuthorizeRequest
+	20, // 24: coffer.auth.v1.AuthService.CreateKey:input_type -> coffer.auth.v1.CreateKeyRequest
+	22, // 25: coffer.auth.v1.AuthService.ListKeys:input_type -> coffer.auth.v1.ListKeysRequest
+	24, // 26: coffer.auth.v1.AuthService.DeleteKey:input_type -> coffer.auth.v1.DeleteKeyRequest
+	30, // 27: coffer.auth.v1.AuthService.VerifyOperator:input_type -> coffer.auth.v1.VerifyOperatorRequest
+	26, // 28: coffer.auth.v1.AuthService.GenerateDataKey:input_type -> coffer.auth.v1.GenerateDataKeyRequest
+	28, // 29: coffer.auth.v1.AuthService.UnwrapDataKey:input_type -> coffer.auth.v1.UnwrapDataKeyRequest
+	6,  // 30: coffer.auth.v1.AuthService.VerifySigV4:output_type -> coffer.auth.v1.VerifySigV4Response
+	8,  // 31: coffer.auth.v1.AuthService.VerifyPostPolicy:output_type -> coffer.auth.v1.VerifyPostPolicyResponse
+	10, // 32: coffer.auth.v1.AuthService.AuthorizeAccount:output_type -> coffer.auth.v1.AuthorizeAccountResponse
+	12, // 33: coffer.auth.v1.AuthService.VerifyToken:output_type -> coffer.auth.v1.VerifyTokenResponse
+	15, // 34: coffer.auth.v1.AuthService.CreateUploadToken:output_type -> coffer.auth.v1.CreateUploadTokenResponse
+	17, // 35: coffer.auth.v1.AuthService.CreateDownloadAuthorization:output_type -> coffer.auth.v1.CreateDownloadAuthorizationResponse
+	19, // 36: coffer.auth.v1.AuthService.Authorize:output_type -> coffer.auth.v1.AuthorizeResponse
+	21, // 37: coffer.auth.v1.AuthService.CreateKey:output_type -> coffer.auth.v1.CreateKeyResponse
+	23, // 38: coffer.auth.v1.AuthService.ListKeys:output_type -> coffer.auth.v1.ListKeysResponse
+	25, // 39: coffer.auth.v1.AuthService.DeleteKey:output_type -> coffer.auth.v1.DeleteKeyResponse
+	31, // 40: coffer.auth.v1.AuthService.VerifyOperator:output_type -> coffer.auth.v1.VerifyOperatorResponse
+	27, // 41: coffer.auth.v1.AuthService.GenerateDataKey:output_type -> coffer.auth.v1.GenerateDataKeyResponse
+	29, // 42: coffer.auth.v1.AuthService.UnwrapDataKey:output_type -> coffer.auth.v1.UnwrapDataKeyResponse
+	30, // [30:43] is the sub-list for method output_type
+	17, // [17:30] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_coffer_auth_v1_auth_proto_init() }
@@ -2261,7 +2393,7 @@ func file_coffer_auth_v1_auth_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_coffer_auth_v1_auth_proto_rawDesc), len(file_coffer_auth_v1_auth_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   29,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
