@@ -104,6 +104,7 @@ func (s *Server) VerifyToken(ctx context.Context, req *authv1.VerifyTokenRequest
 		resp.BucketId = v.claims.bucketID
 	case authv1.TokenKind_TOKEN_KIND_DOWNLOAD:
 		resp.BucketId, resp.NamePrefix = v.claims.bucketID, v.claims.scope
+		resp.Overrides = v.claims.downloadOverrides()
 	}
 	return resp, nil
 }
@@ -163,6 +164,14 @@ func (s *Server) CreateDownloadAuthorization(ctx context.Context, req *authv1.Cr
 	case len(req.GetFileNamePrefix()) > maxNamePrefixLen:
 		return nil, errs.Errorf(errs.InvalidArgument, op, "fileNamePrefix must be at most %d bytes", maxNamePrefixLen)
 	}
+	overrides := overridesOf(req.GetOverrides())
+	total := 0
+	for _, o := range overrides {
+		total += len(o)
+	}
+	if total > maxOverrideBytes {
+		return nil, errs.Errorf(errs.InvalidArgument, op, "b2Content* values must total at most %d bytes", maxOverrideBytes)
+	}
 	v, err := s.checkToken(ctx, st, op, req.GetAccountToken(), []authv1.TokenKind{authv1.TokenKind_TOKEN_KIND_ACCOUNT}, "")
 	if err != nil {
 		return nil, err
@@ -175,7 +184,7 @@ func (s *Server) CreateDownloadAuthorization(ctx context.Context, req *authv1.Cr
 	exp := earliest(now.Add(time.Duration(d)*time.Second).UnixMilli(), v.key.GetExpirationTimeUnixMillis())
 	token := st.tokens.seal(claims{
 		kind: authv1.TokenKind_TOKEN_KIND_DOWNLOAD, expires: exp, createIndex: v.key.GetCreateIndex(),
-		keyID: v.key.GetKeyId(), bucketID: req.GetBucketId(), scope: req.GetFileNamePrefix(),
+		keyID: v.key.GetKeyId(), bucketID: req.GetBucketId(), scope: req.GetFileNamePrefix(), overrides: overrides,
 	})
 	return &authv1.CreateDownloadAuthorizationResponse{AuthorizationToken: token}, nil
 }
@@ -224,9 +233,11 @@ func (s *Server) checkToken(ctx context.Context, st *state, op, token string, ki
 	switch c.kind {
 	case authv1.TokenKind_TOKEN_KIND_UPLOAD:
 		// An upload may also set retention and legal hold (X-Bz-File-*
-		// headers) when the key itself may: the token keeps those, and
-		// nothing else beyond writing files.
-		p.Capabilities = intersect(p.GetCapabilities(), policy.WriteFiles, policy.WriteFileRetentions, policy.WriteFileLegalHolds)
+		// headers) when the key itself may, and its answer shows them when
+		// the key may read them: the token keeps those, and nothing else
+		// beyond writing files.
+		p.Capabilities = intersect(p.GetCapabilities(), policy.WriteFiles, policy.WriteFileRetentions, policy.WriteFileLegalHolds,
+			policy.ReadFileRetentions, policy.ReadFileLegalHolds)
 		p.BucketIds = []string{c.bucketID}
 	case authv1.TokenKind_TOKEN_KIND_DOWNLOAD:
 		// Minting checked that the token's prefix lies inside the key's;

@@ -21,6 +21,7 @@ const (
 // createKey creates a key through authd and returns its id and secret.
 func (f *fixture) createKey(t *testing.T, req *authv1.CreateKeyRequest) (string, string) {
 	t.Helper()
+	req.AccountToken = adminToken(t, f.auth.client)
 	resp, err := f.auth.client.CreateKey(ctx(t), req)
 	if err != nil {
 		t.Fatal(err)
@@ -107,12 +108,12 @@ func TestMasterKey(t *testing.T) {
 	}
 	wantKind(t, err2(c.AuthorizeAccount(ctx(t), &authv1.AuthorizeAccountRequest{KeyId: acct, Secret: "wrong-secret-x"})), errs.Unauthenticated)
 	wantKind(t, err2(f.verify(t, signed(t, "GET", "http://h/", masterID, masterSecret, f.clock.Now(), nil), nil)), errs.UnknownAccessKey)
-	keys, err := c.ListKeys(ctx(t), &authv1.ListKeysRequest{})
+	keys, err := c.ListKeys(ctx(t), &authv1.ListKeysRequest{AccountToken: adminToken(t, c)})
 	if err != nil || len(keys.Keys) != 1 || keys.Keys[0].KeyId != adminID {
 		t.Fatalf("ListKeys = %v, %v", keys, err)
 	}
 	for _, id := range []string{masterID, acct} {
-		wantKind(t, err2(c.DeleteKey(ctx(t), &authv1.DeleteKeyRequest{KeyId: id})), errs.InvalidArgument)
+		wantKind(t, err2(c.DeleteKey(ctx(t), &authv1.DeleteKeyRequest{AccountToken: adminToken(t, c), KeyId: id})), errs.InvalidArgument)
 	}
 	stored, err := f.meta.client.GetKey(ctx(t), &metadatav1.GetKeyRequest{KeyId: masterID})
 	if err != nil || !stored.Key.Master || strings.Contains(string(stored.Key.EncryptedSecret), masterSecret) {
@@ -172,15 +173,15 @@ func TestVerifyToken(t *testing.T) {
 	if _, err := f.verifyToken(t, tok, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CreateKey(ctx(t), &authv1.CreateKeyRequest{Name: "again", Capabilities: []string{policy.ReadFiles}, KeyId: "revived", Secret: "revived-secret"}); err != nil {
+	if _, err := c.CreateKey(ctx(t), &authv1.CreateKeyRequest{AccountToken: adminToken(t, c), Name: "again", Capabilities: []string{policy.ReadFiles}, KeyId: "revived", Secret: "revived-secret"}); err != nil {
 		t.Fatal(err)
 	}
 	revived := f.authorize(t, "revived", "revived-secret").AuthorizationToken
-	if _, err := c.DeleteKey(ctx(t), &authv1.DeleteKeyRequest{KeyId: "revived"}); err != nil {
+	if _, err := c.DeleteKey(ctx(t), &authv1.DeleteKeyRequest{AccountToken: adminToken(t, c), KeyId: "revived"}); err != nil {
 		t.Fatal(err)
 	}
 	wantKind(t, err2(f.verifyToken(t, revived, nil)), errs.Unauthenticated)
-	if _, err := c.CreateKey(ctx(t), &authv1.CreateKeyRequest{Name: "again", Capabilities: []string{policy.ReadFiles}, KeyId: "revived", Secret: "revived-secret"}); err != nil {
+	if _, err := c.CreateKey(ctx(t), &authv1.CreateKeyRequest{AccountToken: adminToken(t, c), Name: "again", Capabilities: []string{policy.ReadFiles}, KeyId: "revived", Secret: "revived-secret"}); err != nil {
 		t.Fatal(err)
 	}
 	e := wantKind(t, err2(f.verifyToken(t, revived, nil)), errs.Unauthenticated)
@@ -251,7 +252,7 @@ func TestUploadTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.DeleteKey(ctx(t), &authv1.DeleteKeyRequest{KeyId: id}); err != nil {
+	if _, err := c.DeleteKey(ctx(t), &authv1.DeleteKeyRequest{AccountToken: adminToken(t, c), KeyId: id}); err != nil {
 		t.Fatal(err)
 	}
 	wantKind(t, err2(c.VerifyToken(ctx(t), &authv1.VerifyTokenRequest{Token: up.AuthorizationToken, UploadTarget: bucket})), errs.Unauthenticated)

@@ -78,7 +78,11 @@ func TestGeneratedBootstrapKey(t *testing.T) {
 		t.Fatalf("kek file: %v", err)
 	}
 
-	keys, err := a.client.ListKeys(ctx(t), &authv1.ListKeysRequest{})
+	tok, err := a.client.AuthorizeAccount(ctx(t), &authv1.AuthorizeAccountRequest{KeyId: id, Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := a.client.ListKeys(ctx(t), &authv1.ListKeysRequest{AccountToken: tok.AuthorizationToken})
 	if err != nil || len(keys.Keys) != 1 || keys.Keys[0].KeyId != id || len(keys.Keys[0].Capabilities) != len(policy.AllCapabilities()) ||
 		len(keys.Keys[0].AccountId) != 12 || keys.Keys[0].Master {
 		t.Fatalf("ListKeys = %v, %v", keys, err)
@@ -126,7 +130,7 @@ func TestGeneratedBootstrapKey(t *testing.T) {
 	if _, err := b.client.VerifySigV4(ctx(t), wire(req)); err != nil {
 		t.Fatal(err)
 	}
-	if keys, _ := b.client.ListKeys(ctx(t), &authv1.ListKeysRequest{}); len(keys.Keys) != 1 {
+	if keys, _ := b.client.ListKeys(ctx(t), &authv1.ListKeysRequest{AccountToken: tok.AuthorizationToken}); len(keys.Keys) != 1 {
 		t.Fatalf("keys after restart: %v", keys)
 	}
 }
@@ -265,7 +269,7 @@ func TestAWSClientThroughAuthd(t *testing.T) {
 	a := startAuthd(t, cfg, meta, nil)
 	gw := s3Gateway(t, a.client)
 
-	restricted, err := a.client.CreateKey(ctx(t), &authv1.CreateKeyRequest{
+	restricted, err := a.client.CreateKey(ctx(t), &authv1.CreateKeyRequest{AccountToken: adminToken(t, a.client),
 		Name: "photos-only", Capabilities: []string{policy.ListFiles, policy.ReadFiles, policy.WriteFiles},
 		BucketIds: []string{"b1"}, NamePrefix: "photos/",
 	})

@@ -201,3 +201,14 @@ func wire(r *http.Request) *authv1.VerifySigV4Request {
 	}
 	return req
 }
+
+// adminToken is an account token of the bootstrap key (every capability),
+// which key management takes: reaching authd is not enough.
+func adminToken(t testing.TB, c authv1.AuthServiceClient) string {
+	t.Helper()
+	resp, err := c.AuthorizeAccount(ctx(t), &authv1.AuthorizeAccountRequest{KeyId: adminID, Secret: adminSecret})
+	if err != nil {
+		t.Fatalf("authorize the bootstrap key: %v", err)
+	}
+	return resp.AuthorizationToken
+}

@@ -45,6 +45,10 @@ func (s *Server) CreateKey(ctx context.Context, req *authv1.CreateKeyRequest) (*
 	if err != nil {
 		return nil, err
 	}
+	by, err := s.caller(ctx, st, op, req.GetAccountToken(), policy.WriteKeys)
+	if err != nil {
+		return nil, err
+	}
 	spec, err := s.keySpecOf(op, req)
 	if err != nil {
 		return nil, err
@@ -63,7 +67,7 @@ func (s *Server) CreateKey(ctx context.Context, req *authv1.CreateKeyRequest) (*
 		return nil, err
 	}
 	s.log.InfoContext(ctx, "application key created", "key_id", key.GetKeyId(), "name", key.GetName(),
-		"capabilities", len(key.GetCapabilities()), "request_id", runtime.RequestID(ctx))
+		"capabilities", len(key.GetCapabilities()), "by_key_id", by.GetKeyId(), "request_id", runtime.RequestID(ctx))
 	return &authv1.CreateKeyResponse{Key: keyInfo(key), Secret: secret}, nil
 }
 
@@ -181,6 +185,9 @@ func (s *Server) ListKeys(ctx context.Context, req *authv1.ListKeysRequest) (*au
 	if err != nil {
 		return nil, err
 	}
+	if _, err := s.caller(ctx, st, op, req.GetAccountToken(), policy.ListKeys); err != nil {
+		return nil, err
+	}
 	size := req.GetPageSize()
 	switch {
 	case size < 0 || size > maxListPageSize:
@@ -212,6 +219,10 @@ func (s *Server) DeleteKey(ctx context.Context, req *authv1.DeleteKeyRequest) (*
 	if err != nil {
 		return nil, err
 	}
+	by, err := s.caller(ctx, st, op, req.GetAccountToken(), policy.DeleteKeys)
+	if err != nil {
+		return nil, err
+	}
 	id := req.GetKeyId()
 	if id == "" {
 		return nil, errs.Errorf(errs.InvalidArgument, op, "key id is required")
@@ -223,7 +234,7 @@ func (s *Server) DeleteKey(ctx context.Context, req *authv1.DeleteKeyRequest) (*
 	if err != nil {
 		return nil, errs.FromStatus(op, err)
 	}
-	s.log.InfoContext(ctx, "application key deleted", "key_id", id, "request_id", runtime.RequestID(ctx))
+	s.log.InfoContext(ctx, "application key deleted", "key_id", id, "by_key_id", by.GetKeyId(), "request_id", runtime.RequestID(ctx))
 	key := resp.GetKey()
 	if key == nil {
 		key = &metadatav1.ApplicationKey{KeyId: id}

@@ -49,7 +49,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	}
 	c := a.client
 	secrets := []string{adminSecret, masterSecret}
-	created, err := c.CreateKey(ctx(t), &authv1.CreateKeyRequest{Name: "k", Capabilities: []string{policy.ReadFiles, policy.WriteFiles, policy.ShareFiles}, BucketIds: []string{"b1"}})
+	created, err := c.CreateKey(ctx(t), &authv1.CreateKeyRequest{AccountToken: adminToken(t, c), Name: "k", Capabilities: []string{policy.ReadFiles, policy.WriteFiles, policy.ShareFiles}, BucketIds: []string{"b1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 		_, _ = c.CreateUploadToken(ctx(t), &authv1.CreateUploadTokenRequest{AccountToken: tok, Target: "b9"})
 		_, _ = c.VerifyToken(ctx(t), &authv1.VerifyTokenRequest{Token: tok, Access: &authv1.Access{Capability: policy.DeleteFiles, BucketId: "b1"}})
 	}
-	if _, err := c.DeleteKey(ctx(t), &authv1.DeleteKeyRequest{KeyId: created.Key.KeyId}); err != nil {
+	if _, err := c.DeleteKey(ctx(t), &authv1.DeleteKeyRequest{AccountToken: adminToken(t, c), KeyId: created.Key.KeyId}); err != nil {
 		t.Fatal(err)
 	}
 	_, _ = c.VerifyToken(ctx(t), &authv1.VerifyTokenRequest{Token: acct.AuthorizationToken})

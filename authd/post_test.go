@@ -57,7 +57,7 @@ func TestVerifyPostPolicy(t *testing.T) {
 	}
 	wantKind(t, err2(c.VerifyPostPolicy(ctx(t), postRequest("000master", "master-secret-value", `{}`, now))), errs.UnknownAccessKey)
 
-	short, err := c.CreateKey(ctx(t), &authv1.CreateKeyRequest{Name: "short", Capabilities: []string{policy.WriteFiles}, ValidDurationSeconds: 60})
+	short, err := c.CreateKey(ctx(t), &authv1.CreateKeyRequest{AccountToken: adminToken(t, c), Name: "short", Capabilities: []string{policy.WriteFiles}, ValidDurationSeconds: 60})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -222,16 +222,17 @@ func TestKeyLifecycle(t *testing.T) {
 		"short secret":        {Name: "k", Capabilities: []string{policy.ReadFiles}, KeyId: "abc", Secret: "short"},
 		"id with slash":       {Name: "k", Capabilities: []string{policy.ReadFiles}, KeyId: "a/b", Secret: "long enough"},
 	} {
+		req.AccountToken = adminToken(t, c)
 		if _, err := c.CreateKey(ctx(t), req); errs.KindOf(err) != errs.InvalidArgument {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	if _, err := c.CreateKey(ctx(t), &authv1.CreateKeyRequest{Name: "dup", Capabilities: []string{policy.ReadFiles}, KeyId: adminID, Secret: "long enough"}); errs.KindOf(err) != errs.Conflict {
+	if _, err := c.CreateKey(ctx(t), &authv1.CreateKeyRequest{AccountToken: adminToken(t, c), Name: "dup", Capabilities: []string{policy.ReadFiles}, KeyId: adminID, Secret: "long enough"}); errs.KindOf(err) != errs.Conflict {
 		t.Errorf("existing id: %v", err)
 	}
 
 	// A key with an explicit id, expiring in a minute.
-	created, err := c.CreateKey(ctx(t), &authv1.CreateKeyRequest{
+	created, err := c.CreateKey(ctx(t), &authv1.CreateKeyRequest{AccountToken: adminToken(t, c),
 		Name: "short-lived", Capabilities: []string{policy.ReadFiles, policy.ReadFiles}, ValidDurationSeconds: 60,
 		KeyId: "chosen-id", Secret: "chosen-secret",
 	})
@@ -257,7 +258,7 @@ func TestKeyLifecycle(t *testing.T) {
 	// Paging through keys: the admin key, chosen-id and four generated ones.
 	var generated []*authv1.CreateKeyResponse
 	for i := 0; i < 4; i++ {
-		k, err := c.CreateKey(ctx(t), &authv1.CreateKeyRequest{Name: "gen", Capabilities: []string{policy.ListBuckets}})
+		k, err := c.CreateKey(ctx(t), &authv1.CreateKeyRequest{AccountToken: adminToken(t, c), Name: "gen", Capabilities: []string{policy.ListBuckets}})
 		if err != nil || len(k.Secret) != 31 || len(k.Key.KeyId) != 25 {
 			t.Fatalf("CreateKey = %v, %v", k, err)
 		}
@@ -266,7 +267,7 @@ func TestKeyLifecycle(t *testing.T) {
 	var all []string
 	start := ""
 	for {
-		page, err := c.ListKeys(ctx(t), &authv1.ListKeysRequest{PageSize: 4, StartKeyId: start})
+		page, err := c.ListKeys(ctx(t), &authv1.ListKeysRequest{AccountToken: adminToken(t, c), PageSize: 4, StartKeyId: start})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -280,7 +281,7 @@ func TestKeyLifecycle(t *testing.T) {
 	if len(all) != 6 {
 		t.Fatalf("listed %v", all)
 	}
-	wantKind(t, err2(c.ListKeys(ctx(t), &authv1.ListKeysRequest{PageSize: -1})), errs.InvalidArgument)
+	wantKind(t, err2(c.ListKeys(ctx(t), &authv1.ListKeysRequest{AccountToken: adminToken(t, c), PageSize: -1})), errs.InvalidArgument)
 
 	// Deleting a key stops it at once on this replica (cache evicted).
 	g := generated[0]
@@ -288,11 +289,11 @@ func TestKeyLifecycle(t *testing.T) {
 	if _, err := f.verify(t, gr, nil); err != nil {
 		t.Fatal(err)
 	}
-	if del, err := c.DeleteKey(ctx(t), &authv1.DeleteKeyRequest{KeyId: g.Key.KeyId}); err != nil || del.Key.KeyId != g.Key.KeyId {
+	if del, err := c.DeleteKey(ctx(t), &authv1.DeleteKeyRequest{AccountToken: adminToken(t, c), KeyId: g.Key.KeyId}); err != nil || del.Key.KeyId != g.Key.KeyId {
 		t.Fatalf("DeleteKey = %v, %v", del, err)
 	}
 	wantKind(t, err2(f.verify(t, gr, nil)), errs.UnknownAccessKey)
-	wantKind(t, err2(c.DeleteKey(ctx(t), &authv1.DeleteKeyRequest{KeyId: g.Key.KeyId})), errs.KeyNotFound)
+	wantKind(t, err2(c.DeleteKey(ctx(t), &authv1.DeleteKeyRequest{AccountToken: adminToken(t, c), KeyId: g.Key.KeyId})), errs.KeyNotFound)
 
 	// Deleted elsewhere (through another replica, straight in metadata):
 	// stops at once too, since authd reads the key on every verification.

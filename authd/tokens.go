@@ -23,6 +23,7 @@ import (
 //
 //	version (1) | kind (1) | expires unix ms (8) | key create index (8) |
 //	nonce (16) | key id | bucket id | scope       (strings: uvarint length + bytes)
+//	[ | 6 override strings ]                     (download tokens minted with b2Content*)
 //
 // The nonce gives every token 128 random bits, as reliability.md §3.6 asks.
 // Nothing about a token is stored, so there is nothing to leak at rest; the
@@ -40,8 +41,11 @@ const (
 	tokenMACSize  = sha256.Size
 	tokenNonce    = 16
 	// maxTokenLen bounds what is decoded: three strings of at most
-	// maxNamePrefixLen-ish bytes, base64-expanded, with room to spare.
-	maxTokenLen = 4096
+	// maxNamePrefixLen-ish bytes and a download authorization's overrides
+	// (at most maxOverrideBytes), base64-expanded, with room to spare.
+	maxTokenLen = 8192
+	// maxOverrideBytes bounds the b2Content* values a download token binds.
+	maxOverrideBytes = 2048
 )
 
 // Token lifetimes (spec/b2-native.md §1, §6.5).
@@ -60,6 +64,45 @@ type claims struct {
 	keyID       string
 	bucketID    string // upload and download tokens
 	scope       string // upload: bucket or large-file id; download: name prefix
+	// overrides are a download token's bound b2Content* values, in the
+	// order of overrideFields; all empty for every other token.
+	overrides [6]string
+}
+
+// overrideFields are the DownloadOverrides a token carries, in order.
+var overrideFields = []struct {
+	get func(*authv1.DownloadOverrides) string
+	set func(*authv1.DownloadOverrides, string)
+}{
+	{(*authv1.DownloadOverrides).GetContentDisposition, func(o *authv1.DownloadOverrides, v string) { o.ContentDisposition = v }},
+	{(*authv1.DownloadOverrides).GetContentLanguage, func(o *authv1.DownloadOverrides, v string) { o.ContentLanguage = v }},
+	{(*authv1.DownloadOverrides).GetExpires, func(o *authv1.DownloadOverrides, v string) { o.Expires = v }},
+	{(*authv1.DownloadOverrides).GetCacheControl, func(o *authv1.DownloadOverrides, v string) { o.CacheControl = v }},
+	{(*authv1.DownloadOverrides).GetContentEncoding, func(o *authv1.DownloadOverrides, v string) { o.ContentEncoding = v }},
+	{(*authv1.DownloadOverrides).GetContentType, func(o *authv1.DownloadOverrides, v string) { o.ContentType = v }},
+}
+
+// overridesOf copies a request's overrides into claims form.
+func overridesOf(o *authv1.DownloadOverrides) (out [6]string) {
+	for i, f := range overrideFields {
+		out[i] = f.get(o)
+	}
+	return out
+}
+
+// bound reports whether any override is set.
+func (c claims) bound() bool { return c.overrides != [6]string{} }
+
+// downloadOverrides is the claims' overrides as a message, nil when none.
+func (c claims) downloadOverrides() *authv1.DownloadOverrides {
+	if !c.bound() {
+		return nil
+	}
+	o := &authv1.DownloadOverrides{}
+	for i, f := range overrideFields {
+		f.set(o, c.overrides[i])
+	}
+	return o
 }
 
 // errBadToken is returned for anything that is not a token we minted with
@@ -81,7 +124,11 @@ func (s tokenSealer) seal(c claims) string {
 	b = binary.BigEndian.AppendUint64(b, uint64(c.expires))
 	b = binary.BigEndian.AppendUint64(b, c.createIndex)
 	b = append(b, c.nonce[:]...)
-	for _, f := range []string{c.keyID, c.bucketID, c.scope} {
+	fields := []string{c.keyID, c.bucketID, c.scope}
+	if c.kind == authv1.TokenKind_TOKEN_KIND_DOWNLOAD && c.bound() {
+		fields = append(fields, c.overrides[:]...)
+	}
+	for _, f := range fields {
 		b = binary.AppendUvarint(b, uint64(len(f)))
 		b = append(b, f...)
 	}
@@ -123,14 +170,20 @@ func (s tokenSealer) open(token string) (claims, error) {
 	c.createIndex = binary.BigEndian.Uint64(body[10:18])
 	copy(c.nonce[:], body[18:18+tokenNonce])
 	p := body[18+tokenNonce:]
-	fields := [3]*string{&c.keyID, &c.bucketID, &c.scope}
-	for _, f := range fields {
+	fields := []*string{&c.keyID, &c.bucketID, &c.scope}
+	for i := 0; i < len(fields); i++ {
 		n, used := binary.Uvarint(p)
 		if used <= 0 || n > uint64(len(p)-used) {
 			return c, errBadToken
 		}
-		*f = string(p[used : used+int(n)])
+		*fields[i] = string(p[used : used+int(n)])
 		p = p[used+int(n):]
+		if i == 2 && len(p) > 0 && c.kind == authv1.TokenKind_TOKEN_KIND_DOWNLOAD {
+			// A download token bound to b2Content* overrides.
+			for j := range c.overrides {
+				fields = append(fields, &c.overrides[j])
+			}
+		}
 	}
 	if len(p) != 0 || c.keyID == "" {
 		return c, errBadToken

@@ -58,6 +58,26 @@ func TestTokenRoundTrip(t *testing.T) {
 			t.Fatalf("accepted %q", bad)
 		}
 	}
+	// A download authorization's b2Content* overrides travel in the token.
+	bound := in
+	bound.overrides = [6]string{"attachment; filename=\"a b.txt\"", "", "", "max-age=60", "", "text/plain"}
+	out, err = s.open(s.seal(bound))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound.nonce = out.nonce
+	if out != bound || out.downloadOverrides().GetContentDisposition() != bound.overrides[0] || out.downloadOverrides().GetContentType() != "text/plain" {
+		t.Fatalf("overrides round trip %+v → %+v", bound, out)
+	}
+	if in.downloadOverrides() != nil {
+		t.Fatal("a token without overrides reports some")
+	}
+	// Only download tokens carry them.
+	upload := bound
+	upload.kind = authv1.TokenKind_TOKEN_KIND_UPLOAD
+	if c, err := s.open(s.seal(upload)); err != nil || c.bound() {
+		t.Fatalf("an upload token sealed with overrides: %+v %v", c, err)
+	}
 }
 
 // Authentic tokens with impossible contents are refused, not trusted: the

@@ -22,7 +22,10 @@ import (
 // it. A writer commits its version within the grace period of its shards
 // becoming durable, so any version referencing a file that old was
 // committed before the question was asked, and the answer includes it.
-func (m *maintainer) gcPass(ctx context.Context) error {
+func (m *maintainer) gcPass(ctx context.Context, r *jobRun) error {
+	if u, err := m.st.Usage(); err == nil {
+		r.total = u.Blobs
+	}
 	after := ""
 	for {
 		infos, err := m.st.List(after, scrubPage)
@@ -36,6 +39,8 @@ func (m *maintainer) gcPass(ctx context.Context) error {
 		old := time.Now().Add(-m.cfg.GCGrace)
 		var batch []disk.Info
 		for _, in := range infos {
+			r.Scanned++
+			r.step()
 			// A blob whose header cannot be read (Size -1) has no known
 			// age: scrubbing reports it, GC leaves it.
 			if in.Size >= 0 && in.Created.Before(old) {
@@ -43,7 +48,7 @@ func (m *maintainer) gcPass(ctx context.Context) error {
 			}
 		}
 		if len(batch) > 0 {
-			if err := m.collect(ctx, batch); err != nil {
+			if err := m.collect(ctx, batch, r); err != nil {
 				return err
 			}
 		}
@@ -56,7 +61,7 @@ func (m *maintainer) gcPass(ctx context.Context) error {
 }
 
 // collect decides about one batch of old files.
-func (m *maintainer) collect(ctx context.Context, batch []disk.Info) error {
+func (m *maintainer) collect(ctx context.Context, batch []disk.Info, r *jobRun) error {
 	// Both readings of every name are checked: "<blob>.<i>" is a shard of
 	// <blob>, but a whole blob may have a dot in its id too, and a file is
 	// kept if either reading is referenced.
@@ -84,11 +89,11 @@ func (m *maintainer) collect(ctx context.Context, batch []disk.Info) error {
 		case ref[in.ID]:
 			continue
 		case isShard && ref[blobID]:
-			if err := m.collectMoved(ctx, in.ID, blobID, index); err != nil {
+			if err := m.collectMoved(ctx, in.ID, blobID, index, r); err != nil {
 				return err
 			}
 		default:
-			m.remove(in.ID, cutoff)
+			m.remove(in.ID, cutoff, r)
 		}
 	}
 	return nil
@@ -98,7 +103,7 @@ func (m *maintainer) collect(ctx context.Context, batch []disk.Info) error {
 // placement no longer puts it on this node. Repairs always write a fresh
 // file before they record a shard's new node, so a file this old that the
 // placement does not name is a copy left behind.
-func (m *maintainer) collectMoved(ctx context.Context, id, blobID string, index int) error {
+func (m *maintainer) collectMoved(ctx context.Context, id, blobID string, index int, r *jobRun) error {
 	if m.placementsUnimplemented.Load() {
 		return nil
 	}
@@ -111,19 +116,21 @@ func (m *maintainer) collectMoved(ctx context.Context, id, blobID string, index 
 		return nil
 	case !found:
 		// Dereferenced since CheckBlobReferences: garbage like any other.
-		m.remove(id, cutoff)
+		m.remove(id, cutoff, r)
 	case client.IsErasureCoded(p) && !holds(p, index, m.self):
-		m.remove(id, cutoff)
+		m.remove(id, cutoff, r)
 	}
 	return nil
 }
 
-func (m *maintainer) remove(id string, cutoff time.Time) {
+func (m *maintainer) remove(id string, cutoff time.Time, r *jobRun) {
 	removed, err := m.st.DeleteIfOlder(id, cutoff)
 	switch {
 	case err != nil:
+		r.Errors++
 		m.log.Warn("garbage collection could not remove a blob", "blob_id", id, "err", err)
 	case removed:
+		r.Deleted++
 		m.stats.gcDeleted.Add(1)
 		m.log.Debug("garbage-collected", "blob_id", id)
 	}

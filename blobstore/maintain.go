@@ -11,6 +11,7 @@ import (
 	"github.com/coffer-project/coffer/blobstore/disk"
 	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
 	"github.com/coffer-project/coffer/services/errs"
+	"github.com/coffer-project/coffer/services/runtime"
 )
 
 // Stats counts what a node's background work has done since it started.
@@ -86,6 +87,10 @@ type maintainer struct {
 	down map[string]time.Time // node id → when this node first saw it down
 
 	placementsUnimplemented atomic.Bool
+
+	// locks serialise each job's runs; jobs records them (jobs.go).
+	locks jobLocks
+	jobs  *runtime.JobMetrics
 }
 
 func newMaintainer(s *Server, st *disk.Store) *maintainer {
@@ -94,26 +99,27 @@ func newMaintainer(s *Server, st *disk.Store) *maintainer {
 		srv: s, st: st, cfg: s.cfg, meta: s.deps.Meta, peers: s.deps.Peers, log: s.log, stats: &s.stats,
 		self: st.NodeID(), ctx: ctx, cancel: cancel,
 		queue: make(chan shardRef, repairQueue), queued: map[shardRef]bool{}, down: map[string]time.Time{},
+		jobs: runtime.NewJobMetrics(s.deps.Registerer),
 	}
 }
 
 // start starts the loops the configuration and dependencies allow.
 func (m *maintainer) start() {
 	if m.cfg.ScrubInterval > 0 {
-		m.loop(m.cfg.ScrubInterval, m.scrubPass)
+		m.loop(m.cfg.ScrubInterval, jobScrub)
 	}
 	if m.meta == nil {
 		return
 	}
 	if m.cfg.GCInterval > 0 {
-		m.loop(m.cfg.GCInterval, m.gcPass)
+		m.loop(m.cfg.GCInterval, jobGC)
 	}
 	if m.peers == nil {
 		return
 	}
 	m.wg.Go(m.repairWorker)
 	if m.cfg.RepairInterval > 0 {
-		m.loop(m.cfg.RepairInterval, m.repairPass)
+		m.loop(m.cfg.RepairInterval, jobRepair)
 	}
 }
 
@@ -123,9 +129,9 @@ func (m *maintainer) stop() {
 	m.wg.Wait()
 }
 
-// loop runs pass every interval (the first after one interval, so that a
-// node that restarts often does not hammer its disk or the metadata).
-func (m *maintainer) loop(interval time.Duration, pass func(context.Context) error) {
+// loop runs a pass of job every interval (the first after one interval, so
+// that a node that restarts often does not hammer its disk or the metadata).
+func (m *maintainer) loop(interval time.Duration, job string) {
 	m.wg.Go(func() {
 		t := time.NewTimer(interval)
 		defer t.Stop()
@@ -135,8 +141,8 @@ func (m *maintainer) loop(interval time.Duration, pass func(context.Context) err
 				return
 			case <-t.C:
 			}
-			if err := pass(m.ctx); err != nil && m.ctx.Err() == nil {
-				m.log.Warn("background pass failed; retrying at the next interval", "err", err)
+			if r := m.run(m.ctx, job, m.passOf(job), nil); r.Err != nil && m.ctx.Err() == nil {
+				m.log.Warn("background pass failed; retrying at the next interval", "job", job, "err", r.Err)
 			}
 			t.Reset(interval)
 		}
@@ -199,7 +205,7 @@ func (m *maintainer) repairWorker() {
 		case <-m.ctx.Done():
 			return
 		case ref := <-m.queue:
-			if err := m.repairLocal(m.ctx, ref); err != nil && m.ctx.Err() == nil {
+			if _, err := m.repairLocal(m.ctx, ref); err != nil && m.ctx.Err() == nil {
 				m.log.Warn("shard repair failed; left to the next scrub or repair scan", "blob_id", ref.blobID, "shard", ref.index, "err", err)
 			}
 			m.qmu.Lock()
@@ -231,40 +237,41 @@ func (m *maintainer) placement(ctx context.Context, blobID string) (*metadatav1.
 }
 
 // repairLocal rebuilds shard ref on this node if the committed placement
-// still puts it here and it is missing or damaged. It is idempotent: a
-// shard found healthy (repaired by an earlier report) is left alone.
-func (m *maintainer) repairLocal(ctx context.Context, ref shardRef) error {
+// still puts it here and it is missing or damaged, and reports whether it
+// did. It is idempotent: a shard found healthy (repaired by an earlier
+// report) is left alone.
+func (m *maintainer) repairLocal(ctx context.Context, ref shardRef) (bool, error) {
 	p, found, err := m.placement(ctx, ref.blobID)
 	if err != nil || !found || !client.IsErasureCoded(p) || !holds(p, ref.index, m.self) {
-		return err
+		return false, err
 	}
 	id := client.ShardID(p, ref.index)
 	_, corrupt, err := m.st.Verify(ctx, id)
 	switch {
 	case err == nil && len(corrupt) == 0:
-		return nil
+		return false, nil
 	case err != nil && !errs.Is(err, errs.DataLoss) && !errs.Is(err, errs.ObjectNotFound):
-		return err
+		return false, err
 	}
 	c, err := m.client(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	self, ok := c.Node(m.self)
 	if !ok {
 		if err := c.Refresh(ctx); err != nil {
-			return err
+			return false, err
 		}
 		if self, ok = c.Node(m.self); !ok {
-			return errs.Errorf(errs.Unavailable, "blobstore.repair", "this node is not among its peers")
+			return false, errs.Errorf(errs.Unavailable, "blobstore.repair", "this node is not among its peers")
 		}
 	}
 	if _, err := c.Rebuild(ctx, p, ref.index, self); err != nil {
-		return err
+		return false, err
 	}
 	m.stats.shardsRebuilt.Add(1)
 	m.log.Info("shard rebuilt in place", "blob_id", ref.blobID, "shard", ref.index)
-	return nil
+	return true, nil
 }
 
 // holds reports whether placement p puts shard index on node.

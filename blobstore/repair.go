@@ -30,7 +30,7 @@ const repairPage = 256
 // Nodes that see the cluster alike agree on the owner, so one node repairs
 // each blob; nodes that disagree (a partition) may both rebuild, but only
 // the first compare-and-swap wins and the loser's copies are garbage.
-func (m *maintainer) repairPass(ctx context.Context) error {
+func (m *maintainer) repairPass(ctx context.Context, r *jobRun) error {
 	c, err := m.client(ctx)
 	if err != nil {
 		return err
@@ -57,11 +57,14 @@ func (m *maintainer) repairPass(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
+			r.Scanned++
+			r.step()
 			if !client.IsErasureCoded(p) {
 				continue
 			}
-			m.checkLocal(ctx, p)
-			if err := m.checkOwned(ctx, c, p); err != nil && ctx.Err() == nil {
+			m.checkLocal(ctx, p, r)
+			if err := m.checkOwned(ctx, c, p, r); err != nil && ctx.Err() == nil {
+				r.Errors++
 				m.log.Warn("repair of a blob failed; retrying at the next scan", "blob_id", p.GetBlobId(), "err", err)
 			}
 		}
@@ -77,7 +80,7 @@ func (m *maintainer) repairPass(ctx context.Context) error {
 // checkLocal rebuilds the shards the placement puts on this node that are
 // missing or whose header cannot be read (chunk damage is scrubbing's to
 // find).
-func (m *maintainer) checkLocal(ctx context.Context, p *metadatav1.BlobPlacement) {
+func (m *maintainer) checkLocal(ctx context.Context, p *metadatav1.BlobPlacement, r *jobRun) {
 	for _, s := range p.GetShards() {
 		if s.GetNodeId() != m.self {
 			continue
@@ -85,7 +88,12 @@ func (m *maintainer) checkLocal(ctx context.Context, p *metadatav1.BlobPlacement
 		_, err := m.st.Stat(client.ShardID(p, int(s.GetIndex())))
 		if errs.Is(err, errs.ObjectNotFound) || errs.Is(err, errs.DataLoss) {
 			ref := shardRef{p.GetBlobId(), int(s.GetIndex())}
-			if err := m.repairLocal(ctx, ref); err != nil && ctx.Err() == nil {
+			rebuilt, err := m.repairLocal(ctx, ref)
+			if rebuilt {
+				r.Repaired++
+			}
+			if err != nil && ctx.Err() == nil {
+				r.Errors++
 				m.log.Warn("shard repair failed; retrying at the next scan", "blob_id", ref.blobID, "shard", ref.index, "err", err)
 			}
 		}
@@ -124,7 +132,7 @@ func (m *maintainer) lost(id string, up map[string]bool) bool {
 }
 
 // checkOwned repairs p if this node owns it.
-func (m *maintainer) checkOwned(ctx context.Context, c *client.Client, p *metadatav1.BlobPlacement) error {
+func (m *maintainer) checkOwned(ctx context.Context, c *client.Client, p *metadatav1.BlobPlacement, r *jobRun) error {
 	status := c.Status()
 	up := map[string]bool{}
 	for _, s := range status {
@@ -178,11 +186,13 @@ func (m *maintainer) checkOwned(ctx context.Context, c *client.Client, p *metada
 		target := candidates[j]
 		candidates = slices.Delete(candidates, j, j+1)
 		if _, err := c.Rebuild(ctx, p, i, target); err != nil {
+			r.Errors++
 			m.log.Warn("shard rebuild failed", "blob_id", p.GetBlobId(), "shard", i, "target", target.ID, "err", err)
 			continue
 		}
 		durable := time.Now()
 		m.stats.shardsRebuilt.Add(1)
+		r.Repaired++
 		at[i] = target.ID
 		next := make([]*metadatav1.ShardLocation, 0, total)
 		for i, node := range at {

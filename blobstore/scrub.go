@@ -15,9 +15,12 @@ const scrubPage = 256
 // more than ScrubRate bytes per second. A damaged erasure-coded shard is
 // queued for a rebuild from the other shards; a damaged whole copy (k=1,
 // m=0) has nothing to heal from and is reported.
-func (m *maintainer) scrubPass(ctx context.Context) error {
+func (m *maintainer) scrubPass(ctx context.Context, r *jobRun) error {
 	start := time.Now()
 	var read int64
+	if u, err := m.st.Usage(); err == nil {
+		r.total = u.Blobs
+	}
 	after := ""
 	for {
 		infos, err := m.st.List(after, scrubPage)
@@ -39,9 +42,13 @@ func (m *maintainer) scrubPass(ctx context.Context) error {
 				return err
 			}
 			m.stats.scrubbed.Add(1)
+			r.Scanned++
+			r.step()
 			read += max(info.Size, 0)
+			r.Bytes += max(info.Size, 0)
 			if err != nil || len(corrupt) > 0 {
 				m.stats.corruptFound.Add(1)
+				r.Repaired++
 				blobID, index, isShard := client.ParseShardID(in.ID)
 				switch {
 				case isShard && m.meta != nil && m.peers != nil:
@@ -50,6 +57,7 @@ func (m *maintainer) scrubPass(ctx context.Context) error {
 				case isShard:
 					m.log.Error("scrub found a damaged shard; healing is not configured (no metadata or peers)", "blob_id", in.ID, "corrupt_chunks", len(corrupt), "err", err)
 				default:
+					r.Errors++
 					m.log.Error("scrub found a damaged blob with no redundancy to heal it from", "blob_id", in.ID, "corrupt_chunks", len(corrupt), "err", err)
 				}
 			}

@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"sync/atomic"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
 	"github.com/coffer-project/coffer/blobstore/client"
 	"github.com/coffer-project/coffer/blobstore/disk"
+	authv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/auth/v1"
 	blobv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/blob/v1"
 	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
 	"github.com/coffer-project/coffer/services/errs"
@@ -32,6 +34,11 @@ type Deps struct {
 	// FS is the file system the store writes through (nil: the operating
 	// system's); tests inject a failing disk here.
 	FS disk.FS
+	// Auth checks the operator's key of RunMaintenance calls (nil: they
+	// are refused).
+	Auth authv1.AuthServiceClient
+	// Registerer, when set, receives the background jobs' metrics.
+	Registerer prometheus.Registerer
 }
 
 // Server is the blobstore role: BlobService over the node's disk store.

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/coffer-project/coffer/metadata/metadatatest"
+	fsmv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/fsm/v1"
 	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
+	"github.com/coffer-project/coffer/services/errs"
 )
 
 // testCluster is a group of in-process metadata nodes, each with its own
@@ -179,6 +181,30 @@ func (c *testCluster) isolate(i int, heal bool) {
 				p.Block()
 			}
 		}
+	}
+}
+
+// proposeAtLeader proposes cmd at whichever running node leads, following
+// leadership changes for up to a minute. A proposal that found no leader
+// or lost it on the way is sent again: with cmd's request id set, the state
+// machine applies it once however many attempts reach the log. Any other
+// error ends it. Unlike leader, it may be called from any goroutine.
+func (c *testCluster) proposeAtLeader(cmd *fsmv1.Command) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var err error = errs.Errorf(errs.NotLeader, "test.proposeAtLeader", "no running node leads")
+		for _, n := range c.nodes {
+			if n != nil && !n.stopped && n.srv.Store().IsLeader() {
+				pctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				_, err = n.srv.Store().Propose(pctx, cmd)
+				cancel()
+				break
+			}
+		}
+		if k := errs.KindOf(err); err == nil || (k != errs.NotLeader && k != errs.Unavailable) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -1,6 +1,7 @@
 package metadata
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +11,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+
+	"github.com/coffer-project/coffer/metadata/store"
+	authv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/auth/v1"
 )
 
 // Config configures the metadata role of one node.
@@ -151,10 +156,24 @@ type Deps struct {
 	// ("" means its advertised address). Tests route Raft traffic through
 	// fault-injecting proxies with it; production leaves it nil.
 	RaftDialAddress func(nodeID string) string
+	// Auth checks the operator's key of RunLifecycle calls
+	// (AuthService.VerifyOperator); nil refuses them.
+	Auth OperatorVerifier
+	// DialOptions are added to every connection to another metadata node
+	// (forwarded calls, joins): the mutual-TLS credentials.
+	DialOptions []grpc.DialOption
+	// RaftTLS, when set, runs the Raft transport over mutual TLS.
+	RaftTLS *store.TLS
 	// Now, when set, is the clock the leader stamps commands with and the
 	// lifecycle worker judges ages by (tests move it forward by days);
 	// nil means time.Now.
 	Now func() time.Time
+}
+
+// OperatorVerifier checks an operator's account token; authv1's
+// AuthServiceClient is one.
+type OperatorVerifier interface {
+	VerifyOperator(ctx context.Context, in *authv1.VerifyOperatorRequest, opts ...grpc.CallOption) (*authv1.VerifyOperatorResponse, error)
 }
 
 // Peer is one entry of the peers list.

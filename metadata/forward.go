@@ -223,7 +223,7 @@ func (s *Server) peerConn(addr string) (*grpc.ClientConn, error) {
 	if cc := s.conns[addr]; cc != nil {
 		return cc, nil
 	}
-	cc, err := runtime.Dial("passthrough:///" + addr)
+	cc, err := runtime.Dial("passthrough:///"+addr, s.dialOpts...)
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 	fsmv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/fsm/v1"
 	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
 	"github.com/coffer-project/coffer/services/errs"
+	"github.com/coffer-project/coffer/services/runtime"
 )
 
 // Server is the metadata role: MetadataService and ClusterService over one
@@ -41,6 +42,10 @@ type Server struct {
 	grpcAddr string // this node's gRPC address as other nodes dial it
 	peers    []Peer // the static peer list (bootstrap), a fallback address book
 	raftDial func(nodeID string) string
+	auth     OperatorVerifier
+	dialOpts []grpc.DialOption
+	raftTLS  *store.TLS
+	jobs     *runtime.JobMetrics
 
 	mu sync.RWMutex
 	st *store.Store // nil until Start, and after Stop
@@ -83,6 +88,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, log: log, clock: clock, reg: deps.Registerer, raftDial: deps.RaftDialAddress,
+		auth: deps.Auth, dialOpts: deps.DialOptions, raftTLS: deps.RaftTLS, jobs: runtime.NewJobMetrics(deps.Registerer),
 		grpcAddr: cfg.GRPCAdvertise, conns: map[string]*grpc.ClientConn{},
 	}
 	s.life, s.end = context.WithCancel(context.Background())
@@ -134,6 +140,7 @@ func (s *Server) Start(ctx context.Context) error {
 		Bootstrap:         s.cfg.Bootstrap && s.cfg.Join == "",
 		Peers:             peers,
 		DialAddress:       s.raftDial,
+		TLS:               s.raftTLS,
 		HeartbeatTimeout:  s.cfg.HeartbeatTimeout,
 		ElectionTimeout:   s.cfg.ElectionTimeout,
 		SnapshotInterval:  s.cfg.SnapshotInterval,

@@ -30,7 +30,9 @@ func TestCluster(t *testing.T) {
 	}{
 		{"S3Core", func(t *testing.T) { conformance.S3Core(t, s3t) }},
 		{"S3Multipart", func(t *testing.T) { conformance.S3Multipart(t, s3t) }},
+		{"S3Fidelity", func(t *testing.T) { conformance.S3Fidelity(t, s3t) }},
 		{"B2Core", func(t *testing.T) { conformance.B2Core(t, b2t, conformance.B2Options{}) }},
+		{"B2Fidelity", func(t *testing.T) { conformance.B2Fidelity(t, b2t) }},
 		{"CrossDialect", func(t *testing.T) { conformance.CrossDialect(t, s3t, b2t) }},
 	}
 	// COFFER_E2E_SUITES narrows the suites (comma-separated names, or

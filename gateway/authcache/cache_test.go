@@ -130,7 +130,7 @@ func TestDeletedKeyStopsWithin5s(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	if _, err := e.auth.DeleteKey(ctx(t), &authv1.DeleteKeyRequest{KeyId: id}); err != nil {
+	if _, err := e.auth.DeleteKey(ctx(t), &authv1.DeleteKeyRequest{AccountToken: e.adminToken(t), KeyId: id}); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup

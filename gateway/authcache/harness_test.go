@@ -192,11 +192,23 @@ func waitFor(t testing.TB, limit time.Duration, what string, cond func() bool) t
 // createKey creates an application key through authd.
 func (e *env) createKey(t testing.TB, req *authv1.CreateKeyRequest) (string, string) {
 	t.Helper()
+	req.AccountToken = e.adminToken(t)
 	resp, err := e.auth.CreateKey(ctx(t), req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return resp.Key.KeyId, resp.Secret
+}
+
+// adminToken is an account token of the bootstrap key, which key
+// management takes with each call.
+func (e *env) adminToken(t testing.TB) string {
+	t.Helper()
+	resp, err := e.auth.AuthorizeAccount(ctx(t), &authv1.AuthorizeAccountRequest{KeyId: adminID, Secret: adminSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.AuthorizationToken
 }
 
 // signedReq is a request header-signed by aws-sdk-go-v2 now, as the

@@ -50,7 +50,7 @@ func TestPostPolicyFromCache(t *testing.T) {
 	unknown := postForm("nosuchkey", secret, `{}`, time.Now())
 	wantKind(t, err2(c.VerifyPostPolicy(ctx(t), unknown)), errs.UnknownAccessKey)
 
-	if _, err := e.auth.DeleteKey(ctx(t), &authv1.DeleteKeyRequest{KeyId: id}); err != nil {
+	if _, err := e.auth.DeleteKey(ctx(t), &authv1.DeleteKeyRequest{AccountToken: e.adminToken(t), KeyId: id}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "the deleted key to be refused", func() bool {

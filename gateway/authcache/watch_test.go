@@ -40,7 +40,7 @@ func TestStreamBreakResumes(t *testing.T) {
 	if s := c.Stats(); s.Hits != before.Hits || s.Misses != before.Misses+2 {
 		t.Fatalf("the cache was used, or stored, while the stream was down: %+v → %+v", before, s)
 	}
-	if _, err := e.auth.DeleteKey(ctx(t), &authv1.DeleteKeyRequest{KeyId: aID}); err != nil {
+	if _, err := e.auth.DeleteKey(ctx(t), &authv1.DeleteKeyRequest{AccountToken: e.adminToken(t), KeyId: aID}); err != nil {
 		t.Fatal(err)
 	}
 	resume()
@@ -107,11 +107,11 @@ func TestMetadataDownFailsClosed(t *testing.T) {
 	e.meta.restart(t)
 	waitFor(t, 30*time.Second, "the stream to resume", c.Live)
 	waitFor(t, 30*time.Second, "authd to reach metadata again", func() bool {
-		_, err := e.auth.ListKeys(ctx(t), &authv1.ListKeysRequest{})
+		_, err := e.auth.ListKeys(ctx(t), &authv1.ListKeysRequest{AccountToken: e.adminToken(t)})
 		return err == nil
 	})
 	warm(t, c, [2]string{id, secret})
-	if _, err := e.auth.DeleteKey(ctx(t), &authv1.DeleteKeyRequest{KeyId: id}); err != nil {
+	if _, err := e.auth.DeleteKey(ctx(t), &authv1.DeleteKeyRequest{AccountToken: e.adminToken(t), KeyId: id}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "the deleted key to be refused", func() bool {

@@ -28,8 +28,9 @@ var (
 )
 
 // maxTokenLen bounds a token the gateway passes on to authd (authd's own
-// tokens are far shorter).
-const maxTokenLen = 4096
+// tokens are shorter, download authorizations with b2Content* overrides
+// included).
+const maxTokenLen = 8192
 
 // missingToken is the error for a call that needs a token and has none.
 func missingToken() error {
@@ -51,7 +52,7 @@ func (h *Handler) verify(r *http.Request, c *call, token string, kinds []authv1.
 	if err != nil {
 		return err
 	}
-	c.token, c.principal, c.tokenKind = token, resp.GetPrincipal(), resp.GetKind()
+	c.token, c.principal, c.tokenKind, c.overrides = token, resp.GetPrincipal(), resp.GetKind(), resp.GetOverrides()
 	if c.ex != nil {
 		c.ex.KeyID = c.principal.GetKeyId()
 	}

@@ -147,12 +147,16 @@ func (h *Handler) serveVersion(w http.ResponseWriter, r *http.Request, c *call, 
 			return err
 		}
 	}
-	h.setDownloadHeaders(w.Header(), r, c, bucket, v)
+	overrides, err := downloadOverrides(r, c)
+	if err != nil {
+		return err
+	}
+	h.setDownloadHeaders(w.Header(), c, bucket, v, overrides)
 	return h.objects.ServeRange(w, r, v, rng, partial, objects.ReadOptions{Encryption: enc})
 }
 
 // setDownloadHeaders writes the headers of a download.
-func (h *Handler) setDownloadHeaders(hd http.Header, r *http.Request, c *call, bucket *metadatav1.Bucket, v *metadatav1.ObjectVersion) {
+func (h *Handler) setDownloadHeaders(hd http.Header, c *call, bucket *metadatav1.Bucket, v *metadatav1.ObjectVersion, overrides map[string]string) {
 	ct := v.GetContentType()
 	if ct == "" {
 		ct = "application/octet-stream"
@@ -214,16 +218,49 @@ func (h *Handler) setDownloadHeaders(hd http.Header, r *http.Request, c *call, b
 			hd.Set("X-Bz-Client-Unauthorized-To-Read", strings.Join(hidden, ","))
 		}
 	}
-	// Query overrides of response headers (b2ContentDisposition...).
+	for header, val := range overrides {
+		hd.Set(header, val)
+	}
+}
+
+// overrideParams are the b2Content* query parameters of a download, with
+// the header each sets and its field in a download authorization.
+var overrideParams = []struct {
+	param, header string
+	bound         func(*authv1.DownloadOverrides) string
+}{
+	{"b2ContentDisposition", "Content-Disposition", (*authv1.DownloadOverrides).GetContentDisposition},
+	{"b2ContentLanguage", "Content-Language", (*authv1.DownloadOverrides).GetContentLanguage},
+	{"b2Expires", "Expires", (*authv1.DownloadOverrides).GetExpires},
+	{"b2CacheControl", "Cache-Control", (*authv1.DownloadOverrides).GetCacheControl},
+	{"b2ContentEncoding", "Content-Encoding", (*authv1.DownloadOverrides).GetContentEncoding},
+	{"b2ContentType", "Content-Type", (*authv1.DownloadOverrides).GetContentType},
+}
+
+// downloadOverrides works out the response headers a download's b2Content*
+// parameters set. B2 takes them only from a caller with a token: anonymous
+// ones on a public bucket would let anyone serve an uploaded file as, say,
+// inline HTML from the store's origin. A download authorization minted with
+// some of them binds them: its values apply, and a request asking for
+// another value is refused.
+func downloadOverrides(r *http.Request, c *call) (map[string]string, error) {
+	const op = "b2.download"
 	q := r.URL.Query()
-	for _, ci := range contentInfo {
-		if val := q.Get(ci.param); val != "" {
-			hd.Set(ci.header, val)
+	out := map[string]string{}
+	for _, o := range overrideParams {
+		asked, bound := q.Get(o.param), o.bound(c.overrides)
+		switch {
+		case asked != "" && c.principal.GetAnonymous():
+			return nil, errs.Errorf(errs.PermissionDenied, op, "%s requires an authorization token", o.param)
+		case bound != "" && asked != "" && asked != bound:
+			return nil, errs.Errorf(errs.PermissionDenied, op, "%s does not match the download authorization", o.param)
+		case bound != "":
+			out[o.header] = bound
+		case asked != "":
+			out[o.header] = asked
 		}
 	}
-	if val := q.Get("b2ContentType"); val != "" {
-		hd.Set("Content-Type", val)
-	}
+	return out, nil
 }
 
 func hasCapability(p *authv1.Principal, capability string) bool {

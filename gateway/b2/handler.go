@@ -106,6 +106,8 @@ type call struct {
 	token     string
 	principal *authv1.Principal
 	tokenKind authv1.TokenKind
+	// overrides are the b2Content* values a download authorization binds.
+	overrides *authv1.DownloadOverrides
 }
 
 // accountID is the caller's account.

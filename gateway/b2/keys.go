@@ -2,9 +2,11 @@ package b2
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/coffer-project/coffer/authd/policy"
 	authv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/auth/v1"
+	"github.com/coffer-project/coffer/services/errs"
 )
 
 // Application keys and download authorizations (spec/b2-native.md §6.5,
@@ -85,6 +87,9 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, c *call) err
 			return err
 		}
 	}
+	// authd checks the caller's token again: minting a key always takes
+	// the credentials of a key that may, never just reach.
+	req.AccountToken = c.token
 	resp, err := h.auth.CreateKey(r.Context(), req)
 	if err != nil {
 		return err
@@ -119,7 +124,7 @@ func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err := h.decide(c, &authv1.Access{Capability: policy.ListKeys}); err != nil {
 		return err
 	}
-	resp, err := h.auth.ListKeys(r.Context(), &authv1.ListKeysRequest{PageSize: int32(n), StartKeyId: q.StartApplicationKeyID})
+	resp, err := h.auth.ListKeys(r.Context(), &authv1.ListKeysRequest{PageSize: int32(n), StartKeyId: q.StartApplicationKeyID, AccountToken: c.token})
 	if err != nil {
 		return err
 	}
@@ -155,7 +160,7 @@ func (h *Handler) deleteKey(w http.ResponseWriter, r *http.Request, c *call) err
 	if err := h.decide(c, &authv1.Access{Capability: policy.DeleteKeys}); err != nil {
 		return err
 	}
-	resp, err := h.auth.DeleteKey(r.Context(), &authv1.DeleteKeyRequest{KeyId: q.ApplicationKeyID})
+	resp, err := h.auth.DeleteKey(r.Context(), &authv1.DeleteKeyRequest{KeyId: q.ApplicationKeyID, AccountToken: c.token})
 	if err != nil {
 		return err
 	}
@@ -166,8 +171,7 @@ type getDownloadAuthorizationRequest struct {
 	BucketID               string  `json:"bucketId"`
 	FileNamePrefix         *string `json:"fileNamePrefix"`
 	ValidDurationInSeconds *num    `json:"validDurationInSeconds"`
-	// The b2Content* overrides a token may be minted with are accepted;
-	// tokens do not yet bind them (see the package's report).
+	// The b2Content* overrides the token binds (download.go).
 	B2ContentDisposition string `json:"b2ContentDisposition"`
 	B2ContentLanguage    string `json:"b2ContentLanguage"`
 	B2Expires            string `json:"b2Expires"`
@@ -187,8 +191,31 @@ func (q *getDownloadAuthorizationRequest) check() (err error) {
 	if q.ValidDurationInSeconds == nil {
 		return required("validDurationInSeconds")
 	}
-	q.duration, err = intParam("validDurationInSeconds", q.ValidDurationInSeconds, 0, 1, maxDownloadDuration)
-	return err
+	if q.duration, err = intParam("validDurationInSeconds", q.ValidDurationInSeconds, 0, 1, maxDownloadDuration); err != nil {
+		return err
+	}
+	total := 0
+	for _, v := range []string{q.B2ContentDisposition, q.B2ContentLanguage, q.B2Expires, q.B2CacheControl, q.B2ContentEncoding, q.B2ContentType} {
+		if strings.ContainsAny(v, "\r\n") {
+			return errs.Errorf(errs.InvalidArgument, "b2.getDownloadAuthorization", "b2Content* values must be single header values")
+		}
+		total += len(v)
+	}
+	if total > maxOverrideBytes {
+		return errs.Errorf(errs.InvalidArgument, "b2.getDownloadAuthorization", "b2Content* values must total at most %d bytes", maxOverrideBytes)
+	}
+	return nil
+}
+
+// maxOverrideBytes bounds the b2Content* values a download authorization
+// carries (they travel inside the token).
+const maxOverrideBytes = 2048
+
+func (q *getDownloadAuthorizationRequest) overrides() *authv1.DownloadOverrides {
+	return &authv1.DownloadOverrides{
+		ContentDisposition: q.B2ContentDisposition, ContentLanguage: q.B2ContentLanguage, Expires: q.B2Expires,
+		CacheControl: q.B2CacheControl, ContentEncoding: q.B2ContentEncoding, ContentType: q.B2ContentType,
+	}
 }
 
 func (h *Handler) getDownloadAuthorization(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -202,6 +229,7 @@ func (h *Handler) getDownloadAuthorization(w http.ResponseWriter, r *http.Reques
 	}
 	resp, err := h.auth.CreateDownloadAuthorization(r.Context(), &authv1.CreateDownloadAuthorizationRequest{
 		AccountToken: c.token, BucketId: q.BucketID, FileNamePrefix: *q.FileNamePrefix, ValidDurationSeconds: d,
+		Overrides: q.overrides(),
 	})
 	if err != nil {
 		return err

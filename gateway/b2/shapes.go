@@ -282,6 +282,9 @@ func fileOf(p *authv1.Principal, ver int, accountID string, v *metadatav1.Object
 	switch v.GetAction() {
 	case metadatav1.VersionAction_VERSION_ACTION_HIDE:
 		f.ContentType = strp(hideMarkerContentType)
+		// B2 sends "none", and b2sdk reads the field as a string: null
+		// crashes every listing that holds a hide marker, and hide_file.
+		f.ContentSHA1 = strp("none")
 		f.ContentLength = 0
 	case metadatav1.VersionAction_VERSION_ACTION_START:
 		f.ContentType = strp(v.GetContentType())

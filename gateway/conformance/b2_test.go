@@ -24,7 +24,7 @@ func TestB2(t *testing.T) {
 	runLifecycle := func(t testing.TB, now time.Time) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if _, err := cluster.RunLifecycle(ctx, &metadatav1.RunLifecycleRequest{NowUnixNanos: now.UnixNano()}); err != nil {
+		if _, err := cluster.RunLifecycle(ctx, &metadatav1.RunLifecycleRequest{NowUnixNanos: now.UnixNano(), AccountToken: c.AccountToken()}); err != nil {
 			t.Fatalf("RunLifecycle: %v", err)
 		}
 	}

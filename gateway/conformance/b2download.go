@@ -98,7 +98,7 @@ func testB2HideDelete(t *testing.T, tg B2Target) {
 
 	// Hiding makes the name invisible; the versions stay.
 	h := c.Must("b2_hide_file", map[string]any{"bucketId": id, "fileName": "doc"})
-	if h["action"] != "hide" || h["contentType"] != "application/x-bz-hide-marker" || h["contentSha1"] != nil {
+	if h["action"] != "hide" || h["contentType"] != "application/x-bz-hide-marker" || h["contentSha1"] != "none" {
 		t.Fatalf("hide marker: %v", h)
 	}
 	WantB2Error(t, c.DownloadByName(http.MethodGet, bname, "doc", c.Token, nil), 404, "not_found")

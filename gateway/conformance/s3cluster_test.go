@@ -44,6 +44,7 @@ func TestS3Cluster(t *testing.T) {
 				}
 				req.BucketIds = []string{b.GetBucket().GetBucketId()}
 			}
+			req.AccountToken = c.AccountToken()
 			resp, err := auth.CreateKey(ctx, req)
 			if err != nil {
 				t.Fatalf("create key %v: %v", caps, err)

@@ -249,7 +249,7 @@ func testMultipartBasic(t *testing.T, tg Target) {
 	}
 	n := int32(len(parts) + 1)
 	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: &b, Key: &key, PartNumber: &n})
-	WantError(t, err, "", 416)
+	WantError(t, err, "InvalidPartNumber", 400)
 	// A range across part boundaries.
 	rng, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: &b, Key: &key, Range: aws.String(fmt.Sprintf("bytes=%d-%d", MinPart-10, MinPart+9))})
 	if err != nil {

@@ -23,7 +23,8 @@ import (
 )
 
 // newHash is an independent oracle for S3's checksum algorithms (the suite
-// does not use the server's code to check the server).
+// does not use the server's code to check the server; the 2025 algorithms
+// come from minio-go's implementation).
 func newHash(alg types.ChecksumAlgorithm) hash.Hash {
 	switch alg {
 	case types.ChecksumAlgorithmCrc32:
@@ -36,6 +37,16 @@ func newHash(alg types.ChecksumAlgorithm) hash.Hash {
 		return sha1.New()
 	case types.ChecksumAlgorithmSha256:
 		return sha256.New()
+	case types.ChecksumAlgorithmMd5:
+		return minio.ChecksumMD5.Hasher()
+	case types.ChecksumAlgorithmSha512:
+		return minio.ChecksumSHA512.Hasher()
+	case types.ChecksumAlgorithmXxhash64:
+		return minio.ChecksumXXHash64.Hasher()
+	case types.ChecksumAlgorithmXxhash3:
+		return minio.ChecksumXXHash3.Hasher()
+	case types.ChecksumAlgorithmXxhash128:
+		return minio.ChecksumXXHash128.Hasher()
 	}
 	panic("unknown algorithm " + alg)
 }
@@ -146,7 +157,8 @@ func testMultipartChecksumErrors(t *testing.T, tg Target) {
 		{types.ChecksumAlgorithmSha256, types.ChecksumTypeFullObject},
 		{types.ChecksumAlgorithmCrc64nvme, types.ChecksumTypeComposite},
 		{"", types.ChecksumTypeComposite},
-		{"MD5", ""},
+		{"BLAKE3", ""},
+		{types.ChecksumAlgorithmXxhash3, types.ChecksumTypeFullObject},
 	} {
 		_, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &b, Key: aws.String("k"), ChecksumAlgorithm: tc.alg, ChecksumType: tc.typ})
 		WantError(t, err, "InvalidRequest", 400)

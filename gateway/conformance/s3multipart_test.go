@@ -76,6 +76,7 @@ func clusterKeys(t *testing.T, c *clustertest.Cluster) KeyMaker {
 			}
 			req.BucketIds = []string{b.GetBucket().GetBucketId()}
 		}
+		req.AccountToken = c.AccountToken()
 		resp, err := auth.CreateKey(ctx, req)
 		if err != nil {
 			t.Fatalf("create key %v: %v", caps, err)

@@ -70,6 +70,7 @@ func testFileDetails(t *testing.T, e *env) {
 			p.fail("%s shows %q, want %q", term, got, want)
 		}
 	}
+	p.checkPage("File Details")
 	if info := p.detail("File Info"); !strings.Contains(info, "src_last_modified_millis: 1671113040000 (") || !strings.Contains(info, "color: blue") {
 		p.fail("File Info shows %q", info)
 	}

@@ -115,7 +115,7 @@ func (p *tab) fail(format string, args ...any) {
 	_ = os.MkdirAll(dir, 0o755)
 	name := regexp.MustCompile(`[^A-Za-z0-9_-]+`).ReplaceAllString(p.t.Name(), "_")
 	path := filepath.Join(dir, fmt.Sprintf("%s-%s.png", name, time.Now().Format("150405.000")))
-	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
 	defer cancel()
 	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil && os.WriteFile(path, png, 0o644) == nil {
 		msg += "\nscreenshot: " + path
@@ -167,9 +167,10 @@ const finder = `(kind, text, scope) => {
   }
   const visible = (e) => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length);
   let found = null;
-  if (kind === 'button') {
+  if (kind === 'button' || kind === 'clickable') {
+    // A clickable one is enabled: a user waits for a busy button to come back.
     found = [...root.querySelectorAll('button, a, label.button')].find((e) => visible(e) &&
-      (norm(e.textContent) === text || e.getAttribute('aria-label') === text));
+      (kind === 'button' || !e.disabled) && (norm(e.textContent) === text || e.getAttribute('aria-label') === text));
   } else if (kind === 'control') {
     const l = [...root.querySelectorAll('label[for]')].find((l) => norm(l.textContent) === text);
     found = l ? document.getElementById(l.htmlFor) : root.querySelector('[aria-label="' + CSS.escape(text) + '"]');
@@ -200,10 +201,10 @@ func (p *tab) find(kind, text string) chromedp.CSS {
 // dialog if there is one.
 func (p *tab) findIn(scope, kind, text string) chromedp.CSS {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(p.ctx, 45*time.Second)
 	defer cancel()
 	sel, err := chromedp.Run(ctx, chromedp.PollFunction[string](finder,
-		chromedp.WithPollingArgs(kind, text, scope), chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
+		chromedp.WithPollingArgs(kind, text, scope), chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(40*time.Second)))
 	if err != nil {
 		p.fail("no %s %q on the page: %v", kind, text, err)
 	}
@@ -232,7 +233,7 @@ func (p *tab) click(text string) {
 // clickIn clicks a button or link by its text within scope.
 func (p *tab) clickIn(scope, text string) {
 	p.t.Helper()
-	p.clickFound(scope, "button", text)
+	p.clickFound(scope, "clickable", text)
 }
 
 // clickFound finds an element and clicks it. The page may still be
@@ -285,9 +286,10 @@ func (p *tab) choose(label string) {
 // waitFor waits until the script's value is truthy.
 func (p *tab) waitFor(what, js string) {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, 60*time.Second)
+	// Generous: uploads hash in the page, and test machines are busy.
+	ctx, cancel := context.WithTimeout(p.ctx, 100*time.Second)
 	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(45*time.Second))); err != nil {
+	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(90*time.Second))); err != nil {
 		p.fail("waiting for %s: %v", what, err)
 	}
 }

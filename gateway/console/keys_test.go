@@ -53,6 +53,7 @@ func testKeys(t *testing.T, e *env) {
 	if got := eval[string](p, `(() => { const s = document.querySelector('dialog[open] select'); return s.options[s.selectedIndex].text; })()`); got != name {
 		p.fail("the bucket list shows %q selected", got)
 	}
+	p.checkPage("Add a New Application Key")
 	p.choose("Read Only")
 	p.choose("Allow List All Bucket Names")
 	p.fill("File name prefix (optional)", "photos/")

@@ -65,6 +65,7 @@ func testLifecycle(t *testing.T, e *env) {
 	p.waitText("dialog[open] .error", "whole number of days")
 	p.fill("Days from hiding to deleting", "1")
 	p.click("Add a rule")
+	p.checkPage("Lifecycle Settings, custom rules")
 	p.fillIn(".rule-row:nth-of-type(2)", "File name prefix", "tmp/")
 	p.fillIn(".rule-row:nth-of-type(2)", "Days from hiding to deleting", "2")
 	p.click("Update Bucket")
@@ -134,6 +135,7 @@ func testCORS(t *testing.T, e *env) {
 	open()
 	p.choose("Custom CORS rules (advanced)")
 	bad := `[{"corsRuleName":"custom-rule","allowedOrigins":["https://a.example"],"allowedOperations":["b2_list_buckets"]}]`
+	p.checkPage("CORS Rules, advanced")
 	p.fill("CORS rules (JSON list of rules)", "[")
 	p.click("Update CORS Rules")
 	p.waitText("dialog[open] .field-error", "not valid JSON")
@@ -175,6 +177,7 @@ func testObjectLock(t *testing.T, e *env) {
 	p.clickIn(card, "Object Lock")
 	p.dialogOpen("Object Lock: " + name)
 	p.choose("Governance")
+	p.checkPage("Object Lock")
 	p.fill("Retention period", "7")
 	p.click("Update Bucket")
 	p.dialogClosed()

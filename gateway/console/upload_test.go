@@ -193,6 +193,7 @@ func (p *tab) pick(files ...localFile) {
 	p.t.Helper()
 	p.click("Upload")
 	p.dialogOpen("Upload")
+	p.checkPage("Upload")
 	var paths []string
 	for _, f := range files {
 		paths = append(paths, f.path)
@@ -283,7 +284,8 @@ func testUpload(t *testing.T, e *env) {
 		f := writeFile(t, dir, "cancel.bin", 3*partSize, when)
 		p.pick(f)
 		p.waitFor("parts in flight", `[...document.querySelectorAll('li.upload .status')].some((s) => s.textContent.includes('parts'))`)
-		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		// Parts are hashed in the page first: slow on a busy machine.
+		for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 			if _, _, held := ic.counts(); held > 0 {
 				break
 			}

@@ -73,6 +73,9 @@ type CopyInput struct {
 	// Tags are the new version's tags (the front-end copies the source's
 	// or takes the request's).
 	Tags []*metadatav1.Tag
+	// StorageClass is the new version's S3 storage class (S3 does not carry
+	// the source's: unspecified is STANDARD).
+	StorageClass metadatav1.StorageClass
 	// ChecksumAlgorithm is the additional checksum the copy computes and
 	// stores; unspecified means the source's full-object algorithm, if any.
 	ChecksumAlgorithm metadatav1.ChecksumAlgorithm
@@ -111,7 +114,7 @@ func (l *Layer) Copy(ctx context.Context, in CopyInput) (*metadatav1.ObjectVersi
 	v, err := l.Put(ctx, PutInput{
 		Bucket: in.Bucket, Key: in.Key, Body: rc, Expect: expect, ContentType: in.ContentType, Info: in.Info,
 		Precondition: in.Precondition, Encryption: in.Encryption, CustomerKey: in.CustomerKey,
-		Retention: in.Retention, LegalHold: in.LegalHold, Tags: in.Tags,
+		Retention: in.Retention, LegalHold: in.LegalHold, Tags: in.Tags, StorageClass: in.StorageClass,
 	})
 	if errs.KindOf(err) == errs.BadDigest && expect.ContentMD5 != "" {
 		// Our own MD5 check failed: the source's bytes are not what it

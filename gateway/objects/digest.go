@@ -7,71 +7,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
-	"hash/crc32"
-	"hash/crc64"
 	"io"
 	"strings"
 
 	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
 	"github.com/coffer-project/coffer/services/errs"
 )
-
-// crc64NVME is the CRC-64/NVME table (reflected polynomial 0x9a6c9329ac4bc9b5,
-// init and xorout all ones — Go's crc64 applies both).
-var crc64NVME = crc64.MakeTable(0x9a6c9329ac4bc9b5)
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// Algorithm names as S3 spells them, in x-amz-checksum-<lower> headers and
-// x-amz-sdk-checksum-algorithm values.
-var algorithmNames = map[metadatav1.ChecksumAlgorithm]string{
-	metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC32:     "CRC32",
-	metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC32C:    "CRC32C",
-	metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC64NVME: "CRC64NVME",
-	metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA1:      "SHA1",
-	metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA256:    "SHA256",
-}
-
-// AlgorithmName returns S3's name of alg ("CRC32", ...), or "".
-func AlgorithmName(alg metadatav1.ChecksumAlgorithm) string { return algorithmNames[alg] }
-
-// ParseAlgorithm parses S3's name of a checksum algorithm, case-insensitively.
-func ParseAlgorithm(name string) (metadatav1.ChecksumAlgorithm, bool) {
-	for alg, n := range algorithmNames {
-		if strings.EqualFold(n, name) {
-			return alg, true
-		}
-	}
-	return metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_UNSPECIFIED, false
-}
-
-// Algorithms lists every supported algorithm.
-func Algorithms() []metadatav1.ChecksumAlgorithm {
-	return []metadatav1.ChecksumAlgorithm{
-		metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC32,
-		metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC32C,
-		metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC64NVME,
-		metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA1,
-		metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA256,
-	}
-}
-
-// NewHash returns a fresh hash for alg.
-func NewHash(alg metadatav1.ChecksumAlgorithm) hash.Hash {
-	switch alg {
-	case metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC32:
-		return crc32.NewIEEE()
-	case metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC32C:
-		return crc32.New(castagnoli)
-	case metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC64NVME:
-		return crc64.New(crc64NVME)
-	case metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA1:
-		return sha1.New()
-	case metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA256:
-		return sha256.New()
-	}
-	return nil
-}
 
 // Expect lists the digests a client announced for a body. Every field is
 // optional. Checksum is consulted only at EOF, because aws-chunked bodies

@@ -82,6 +82,8 @@ type PutInput struct {
 	LegalHold metadatav1.LegalHold
 	// Tags are the version's S3 object tags (checked with ValidateTags).
 	Tags []*metadatav1.Tag
+	// StorageClass is the S3 storage class to keep (unspecified: STANDARD).
+	StorageClass metadatav1.StorageClass
 	// SHA1Unverified marks a body whose client sent no SHA-1 to check (B2
 	// do_not_verify): the computed SHA-1 is stored as "unverified:<hex>",
 	// as B2 shows it.
@@ -145,20 +147,21 @@ func (l *Layer) Put(ctx context.Context, in PutInput) (*metadatav1.ObjectVersion
 		return nil, err
 	}
 	v := &metadatav1.ObjectVersion{
-		BucketId:    in.Bucket.GetBucketId(),
-		Key:         in.Key,
-		Size:        d.Size,
-		ContentType: in.ContentType,
-		Info:        in.Info,
-		Etag:        seg.GetMd5(),
-		ContentMd5:  d.MD5Hex,
-		ContentSha1: sha1Field(d.SHA1Hex, in.SHA1Unverified),
-		Checksums:   d.Checksums,
-		Encryption:  enc.Metadata(),
-		Retention:   in.Retention,
-		LegalHold:   in.LegalHold,
-		Segments:    []*metadatav1.Segment{seg},
-		Tags:        in.Tags,
+		BucketId:     in.Bucket.GetBucketId(),
+		Key:          in.Key,
+		Size:         d.Size,
+		ContentType:  in.ContentType,
+		Info:         in.Info,
+		Etag:         seg.GetMd5(),
+		ContentMd5:   d.MD5Hex,
+		ContentSha1:  sha1Field(d.SHA1Hex, in.SHA1Unverified),
+		Checksums:    d.Checksums,
+		Encryption:   enc.Metadata(),
+		Retention:    in.Retention,
+		LegalHold:    in.LegalHold,
+		Segments:     []*metadatav1.Segment{seg},
+		Tags:         in.Tags,
+		StorageClass: in.StorageClass,
 	}
 	if enc.Mode == metadatav1.EncryptionMode_ENCRYPTION_MODE_SSE_C {
 		// The plaintext MD5 would let anyone who can list the bucket

@@ -43,6 +43,8 @@ type StartInput struct {
 	LegalHold   metadatav1.LegalHold
 	// Tags are the S3 object tags the completed object will carry.
 	Tags []*metadatav1.Tag
+	// StorageClass is the S3 storage class the completed object keeps.
+	StorageClass metadatav1.StorageClass
 	// ChecksumAlgorithm is the additional checksum every part gets (S3
 	// x-amz-checksum-algorithm); unspecified for none.
 	ChecksumAlgorithm metadatav1.ChecksumAlgorithm
@@ -96,7 +98,7 @@ func (l *Layer) StartUpload(ctx context.Context, in StartInput) (*metadatav1.Obj
 	resp, err := l.meta.StartUpload(ctx, &metadatav1.StartUploadRequest{Version: &metadatav1.ObjectVersion{
 		BucketId: in.Bucket.GetBucketId(), Key: in.Key, ContentType: in.ContentType, Info: in.Info,
 		Encryption: enc.Metadata(), Retention: in.Retention, LegalHold: in.LegalHold,
-		ChecksumAlgorithm: in.ChecksumAlgorithm, ChecksumType: typ, Tags: in.Tags,
+		ChecksumAlgorithm: in.ChecksumAlgorithm, ChecksumType: typ, Tags: in.Tags, StorageClass: in.StorageClass,
 	}})
 	if err != nil {
 		return nil, err

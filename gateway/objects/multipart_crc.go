@@ -92,7 +92,7 @@ type PartChecksum struct {
 // given type from its parts' checksums, in part order.
 func MultipartChecksum(alg metadatav1.ChecksumAlgorithm, typ metadatav1.ChecksumType, parts []PartChecksum) (*metadatav1.Checksum, error) {
 	const op = "objects.MultipartChecksum"
-	n := digestLen(alg)
+	n := DigestLen(alg)
 	if n == 0 {
 		return nil, errs.Errorf(errs.InvalidArgument, op, "unknown checksum algorithm %v", alg)
 	}
@@ -147,19 +147,4 @@ func MultipartChecksum(alg metadatav1.ChecksumAlgorithm, typ metadatav1.Checksum
 		}, nil
 	}
 	return nil, errs.Errorf(errs.InvalidArgument, op, "unknown checksum type %v", typ)
-}
-
-// digestLen is the raw length of an algorithm's digest, 0 if unknown.
-func digestLen(alg metadatav1.ChecksumAlgorithm) int {
-	switch alg {
-	case metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC32, metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC32C:
-		return 4
-	case metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC64NVME:
-		return 8
-	case metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA1:
-		return 20
-	case metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA256:
-		return 32
-	}
-	return 0
 }

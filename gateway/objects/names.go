@@ -2,6 +2,7 @@ package objects
 
 import (
 	"net"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -16,8 +17,8 @@ func ValidateKey(key string) error {
 	if key == "" {
 		return errs.Errorf(errs.InvalidKeyName, op, "Object keys must not be empty.")
 	}
-	if len(key) > 1024 {
-		return errs.Errorf(errs.KeyTooLong, op, "Your key is too long").WithKey(key[:64] + "…")
+	if err := ValidateKeyLength(key); err != nil {
+		return err
 	}
 	if !utf8.ValidString(key) {
 		return errs.Errorf(errs.InvalidKeyName, op, "Object keys must be valid UTF-8.")
@@ -26,6 +27,20 @@ func ValidateKey(key string) error {
 		if r < 0x20 || r == 0x7f {
 			return errs.Errorf(errs.InvalidKeyName, op, "Object keys must not contain control characters.")
 		}
+	}
+	return nil
+}
+
+// MaxKeyLength is the longest object key, in bytes.
+const MaxKeyLength = 1024
+
+// ValidateKeyLength refuses a key longer than MaxKeyLength: the one key
+// rule that reads and deletes apply too (S3 answers KeyTooLongError on
+// every operation, where a key that breaks another rule is just not found).
+func ValidateKeyLength(key string) error {
+	if len(key) > MaxKeyLength {
+		return errs.Errorf(errs.KeyTooLong, "objects.ValidateKey", "Your key is too long.").WithKey(key[:64]+"…").
+			WithDetail("size", strconv.Itoa(len(key))).WithDetail("max_size_allowed", strconv.Itoa(MaxKeyLength))
 	}
 	return nil
 }

@@ -28,14 +28,16 @@ type Range struct {
 func ParseRange(header string, size int64, emptyWhole bool) (r Range, partial bool, err error) {
 	whole := Range{0, size}
 	spec, found := strings.CutPrefix(strings.TrimSpace(header), "bytes=")
-	if !found || strings.Contains(spec, ",") {
+	// Whitespace inside the range ("bytes= -1") makes it invalid (HTTP's
+	// byte-range grammar has none), and S3 ignores an invalid range rather
+	// than reading it as a suffix.
+	if !found || strings.Contains(spec, ",") || strings.ContainsAny(spec, " \t") {
 		return whole, false, nil
 	}
-	first, last, found := strings.Cut(strings.TrimSpace(spec), "-")
+	first, last, found := strings.Cut(spec, "-")
 	if !found {
 		return whole, false, nil
 	}
-	first, last = strings.TrimSpace(first), strings.TrimSpace(last)
 	unsatisfiable := func() error {
 		return errs.E(errs.InvalidRange, "objects.Range", nil).
 			WithDetail("actual_object_size", strconv.FormatInt(size, 10)).WithDetail("range_requested", header)

@@ -30,6 +30,9 @@ func TestParseRangeS3(t *testing.T) {
 		{"items=0-1", 0, 0, false, false},
 		{"bytes=-", 0, 0, false, false},
 		{"bytes=99999999999999999999-", 0, 0, false, false},
+		{"bytes= -1", 0, 0, false, false},
+		{"bytes=0 -1", 0, 0, false, false},
+		{" bytes=0-1 ", 0, 2, true, false},
 	}
 	for _, c := range cases {
 		r, ok, err := ParseRange(c.h, size, true)

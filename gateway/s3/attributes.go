@@ -152,7 +152,7 @@ func (h *Handler) getObjectAttributes(w http.ResponseWriter, r *http.Request, c 
 		out.ObjectParts = attributeParts(v, int32(min(marker, 10000)), maxParts)
 	}
 	if want["StorageClass"] {
-		out.StorageClass = "STANDARD"
+		out.StorageClass = storageClassName(v.GetStorageClass())
 	}
 	if want["ObjectSize"] {
 		size := v.GetSize()

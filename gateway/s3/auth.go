@@ -87,7 +87,19 @@ func (h *Handler) authenticate(ctx context.Context, r *http.Request, c *call) er
 // sigv4Request is what the signature covers, as received. Go's server
 // moves Host out of the header map; it is passed on its own.
 func sigv4Request(r *http.Request) *sigv4.Request {
-	return &sigv4.Request{Method: r.Method, RawPath: rawPath(r), RawQuery: r.URL.RawQuery, Host: r.Host, Header: r.Header}
+	return &sigv4.Request{Method: r.Method, RawPath: rawPath(r), RawQuery: r.URL.RawQuery, Host: r.Host, Header: signedHeaders(r)}
+}
+
+// signedHeaders is the request's header as the client sent it. Go's server
+// moves Transfer-Encoding out of the header map, yet clients sign it
+// (boto3 signs every header it sends): it is put back, on a copy.
+func signedHeaders(r *http.Request) http.Header {
+	if len(r.TransferEncoding) == 0 || r.Header.Get("Transfer-Encoding") != "" {
+		return r.Header
+	}
+	h := r.Header.Clone()
+	h.Set("Transfer-Encoding", strings.Join(r.TransferEncoding, ", "))
+	return h
 }
 
 // rawPath is the request path exactly as the client sent it (what it signed).

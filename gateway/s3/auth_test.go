@@ -65,6 +65,7 @@ func newAuthEnv(t *testing.T) *authEnv {
 
 func (e *authEnv) key(t *testing.T, req *authv1.CreateKeyRequest) (string, string) {
 	t.Helper()
+	req.AccountToken = e.c.AccountToken()
 	resp, err := e.auth.CreateKey(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
@@ -218,7 +219,7 @@ func TestSigV4EdgeCases(t *testing.T) {
 		{"chunk signature chain broken", func(id, s string) *http.Request {
 			return streamingPut(t, base+"stream-chain", id, s, data, func(b []byte) []byte {
 				i := bytes.LastIndex(b, []byte("chunk-signature=")) + len("chunk-signature=")
-				b[i] = "01"[b[i]%2]
+				b[i] = "10"[b[i]%2] // always another hex digit ("01" left '0' and '1' as they were)
 				return b
 			})
 		}, 403, "SignatureDoesNotMatch", "stream-chain"},
@@ -423,7 +424,7 @@ func TestDeletedKeyStopsOnEveryGateway(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	if _, err := e.auth.DeleteKey(context.Background(), &authv1.DeleteKeyRequest{KeyId: id}); err != nil {
+	if _, err := e.auth.DeleteKey(context.Background(), &authv1.DeleteKeyRequest{KeyId: id, AccountToken: e.c.AccountToken()}); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup

@@ -36,7 +36,7 @@ func TestBadInput(t *testing.T) {
 			strings.NewReplacer("20250101", "20000101", "SignedHeaders=host", "SignedHeaders=host;x-amz-content-sha256;x-amz-date").Replace(auth) + "\r\n\r\n", 403, "RequestTimeTooSkewed"},
 		{"bad presign expiry", "GET /b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=" + clustertest.AccessKeyID + "%2F20250101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20250101T000000Z&X-Amz-Expires=604801&X-Amz-SignedHeaders=host&X-Amz-Signature=" + strings.Repeat("0", 64) + " HTTP/1.1\r\nHost: h\r\n\r\n", 400, "AuthorizationQueryParametersError"},
 		{"tagging", "GET /bucket?tagging HTTP/1.1\r\nHost: h\r\n\r\n", 501, "NotImplemented"},
-		{"preflight", "OPTIONS /bucket/k HTTP/1.1\r\nHost: h\r\nOrigin: https://a.example\r\nAccess-Control-Request-Method: GET\r\n\r\n", 403, "AccessForbidden"},
+		{"preflight", "OPTIONS /bucket/k HTTP/1.1\r\nHost: h\r\nOrigin: https://a.example\r\nAccess-Control-Request-Method: GET\r\n\r\n", 404, "NoSuchBucket"},
 		{"huge header", "GET / HTTP/1.1\r\nHost: h\r\nX-Big: " + strings.Repeat("a", 70<<10) + "\r\n\r\n", 431, ""},
 		{"bad request line", "GET\r\n\r\n", 400, ""},
 		{"bad escape", "GET /b/%zz HTTP/1.1\r\nHost: h\r\n\r\n", 400, ""},

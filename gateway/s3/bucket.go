@@ -1,6 +1,7 @@
 package s3
 
 import (
+	"context"
 	"encoding/xml"
 	"io"
 	"net/http"
@@ -106,11 +107,53 @@ func (h *Handler) createBucket(w http.ResponseWriter, r *http.Request, c *call) 
 }
 
 func (h *Handler) deleteBucket(w http.ResponseWriter, r *http.Request, c *call) error {
-	if _, err := h.meta.DeleteBucket(r.Context(), &metadatav1.DeleteBucketRequest{BucketId: c.bucket.GetBucketId()}); err != nil {
+	ctx := r.Context()
+	req := &metadatav1.DeleteBucketRequest{BucketId: c.bucket.GetBucketId()}
+	_, err := h.meta.DeleteBucket(ctx, req)
+	if e := errs.As(err); e != nil && e.Kind == errs.BucketNotEmpty && e.Details["unfinished_uploads"] == "true" {
+		// S3 deletes a bucket whose objects are all gone even if unfinished
+		// multipart uploads remain: it aborts them. (A version written
+		// meanwhile makes the second attempt fail BucketNotEmpty again.)
+		var aborted bool
+		if aborted, err = h.abortUploadsOfEmptyBucket(ctx, c); err == nil {
+			if !aborted {
+				err = e
+			} else {
+				_, err = h.meta.DeleteBucket(ctx, req)
+			}
+		}
+	}
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// abortUploadsOfEmptyBucket aborts every unfinished upload of a bucket
+// that holds no version (delete markers included); it reports false, and
+// aborts nothing, when a version remains.
+func (h *Handler) abortUploadsOfEmptyBucket(ctx context.Context, c *call) (bool, error) {
+	vs, err := h.meta.ListObjectVersions(ctx, &metadatav1.ListObjectVersionsRequest{BucketId: c.bucket.GetBucketId(), PageSize: 1})
+	if err != nil || len(vs.GetVersions()) > 0 {
+		return false, err
+	}
+	req := &metadatav1.ListUploadsRequest{BucketId: c.bucket.GetBucketId(), PageSize: maxPage}
+	for {
+		resp, err := h.meta.ListUploads(ctx, req)
+		if err != nil {
+			return false, err
+		}
+		for _, u := range resp.GetUploads() {
+			if err := h.objects.AbortUpload(ctx, u.GetVersionId()); err != nil && !errs.Is(err, errs.UploadNotFound) {
+				return false, err
+			}
+		}
+		if !resp.GetTruncated() {
+			return true, nil
+		}
+		req.KeyMarker, req.UploadIdMarker = resp.GetNextKeyMarker(), resp.GetNextUploadIdMarker()
+	}
 }
 
 func (h *Handler) headBucket(w http.ResponseWriter, _ *http.Request, _ *call) error {

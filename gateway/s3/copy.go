@@ -152,20 +152,21 @@ func (h *Handler) resolveCopySource(r *http.Request, c *call) (objects.CopySourc
 	return objects.CopySource{Version: v, Offset: 0, Length: -1, Encryption: enc}, nil
 }
 
-// checkNewObjectHeaders refuses what a new object may not ask for: another
-// storage class, a website redirect, and an ACL other than the bucket's (B2
-// has no per-object ACL).
-func checkNewObjectHeaders(r *http.Request, c *call, op string) error {
-	if sc := r.Header.Get("x-amz-storage-class"); sc != "" && sc != "STANDARD" {
-		return errs.E(errs.InvalidStorageClass, op, nil)
+// checkNewObjectHeaders refuses what a new object may not ask for: a
+// storage class we do not keep, a website redirect, and an ACL other than
+// the bucket's (B2 has no per-object ACL). It returns the storage class.
+func checkNewObjectHeaders(r *http.Request, c *call, op string) (metadatav1.StorageClass, error) {
+	sc, err := storageClassHeader(r.Header, op)
+	if err != nil {
+		return 0, err
 	}
 	if r.Header.Get("x-amz-website-redirect-location") != "" {
-		return errs.Errorf(errs.Unimplemented, op, "Website redirects are not supported.")
+		return 0, errs.Errorf(errs.Unimplemented, op, "Website redirects are not supported.")
 	}
 	if acl := r.Header.Get("x-amz-acl"); acl != "" && acl != bucketACL(c.bucket) {
-		return errs.Errorf(errs.PermissionDenied, op, "Object ACLs must equal the bucket's ACL (%s).", bucketACL(c.bucket))
+		return 0, errs.Errorf(errs.PermissionDenied, op, "Object ACLs must equal the bucket's ACL (%s).", bucketACL(c.bucket))
 	}
-	return nil
+	return sc, nil
 }
 
 func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -173,7 +174,8 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, c *call) er
 	if err := objects.ValidateKey(c.req.Key); err != nil {
 		return err
 	}
-	if err := checkNewObjectHeaders(r, c, op); err != nil {
+	storageClass, err := checkNewObjectHeaders(r, c, op)
+	if err != nil {
 		return err
 	}
 	src, err := h.resolveCopySource(r, c)
@@ -197,8 +199,14 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, c *call) er
 	if v := r.Header.Get("x-amz-checksum-algorithm"); v != "" {
 		var ok bool
 		if alg, ok = objects.ParseAlgorithm(v); !ok {
-			return errs.Errorf(errs.InvalidRequest, op, "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+			return errUnsupportedAlgorithm(op)
 		}
+	}
+	// The request's own metadata headers are checked whatever the
+	// directive: S3 refuses oversized ones even when they would be ignored.
+	newInfo, err := objectInfo(r.Header)
+	if err != nil {
+		return err
 	}
 	ct, info := sv.GetContentType(), sv.GetInfo()
 	switch d := r.Header.Get("x-amz-metadata-directive"); d {
@@ -209,9 +217,7 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, c *call) er
 				"without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 		}
 	case "REPLACE":
-		if info, err = objectInfo(r.Header); err != nil {
-			return err
-		}
+		info = newInfo
 		if ct = r.Header.Get("Content-Type"); ct == "" {
 			ct = "binary/octet-stream"
 		}
@@ -233,7 +239,7 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, c *call) er
 	v, err := h.objects.Copy(r.Context(), objects.CopyInput{
 		Source: src, Bucket: c.bucket, Key: c.req.Key, ContentType: ct, Info: info,
 		Encryption: sse, CustomerKey: key, Retention: retention, LegalHold: hold,
-		Precondition: precond, ChecksumAlgorithm: alg, Tags: tags,
+		Precondition: precond, ChecksumAlgorithm: alg, Tags: tags, StorageClass: storageClass,
 	})
 	if err != nil {
 		return err

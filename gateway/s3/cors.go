@@ -49,8 +49,8 @@ func (h *Handler) preflight(w http.ResponseWriter, r *http.Request, c *call) err
 	b, err := h.meta.GetBucket(r.Context(), &metadatav1.GetBucketRequest{Selector: &metadatav1.GetBucketRequest_Name{Name: c.req.Bucket}})
 	if err != nil {
 		if errs.Is(err, errs.BucketNotFound) || errs.Is(err, errs.InvalidBucketName) || errs.Is(err, errs.InvalidArgument) {
-			// 403, not 404: a preflight must not reveal which buckets exist.
-			return forbidden("Bucket not found")
+			// S3 answers a preflight on a missing bucket with NoSuchBucket.
+			return errs.E(errs.BucketNotFound, op, err).WithBucket(c.req.Bucket)
 		}
 		return err
 	}

@@ -9,89 +9,117 @@ import (
 )
 
 // apiError is an S3 error code with its HTTP status and default message.
+// A fixed message is S3's one text for that code: clients and peer suites
+// compare it verbatim, so a domain error's own message never replaces it
+// (it goes to the log, and its facts into extra elements). Codes whose
+// text S3 varies by case (InvalidArgument, InvalidRequest, AccessDenied,
+// BadDigest...) take the error's client-safe message.
 type apiError struct {
 	Code    string
 	Status  int
 	Message string
+	Fixed   bool
 }
+
+// The messages are S3's documented ones (the ErrorResponses list, as
+// AWS's API model carries it), except where that list paraphrases what S3
+// actually sends and every peer agrees on the wire text (InvalidAccessKeyId,
+// SignatureDoesNotMatch, BucketAlreadyOwnedByYou).
+const (
+	msgInternal    = "We encountered an internal error. Please try again."
+	msgUnavailable = "Reduce your request rate."
+)
 
 // kindErrors is the one mapping from domain errors to S3 errors. A Kind
 // missing here is an InternalError. Where one Kind means several S3 codes,
-// refine() picks by the error's details.
+// toAPIError refines it by the error's details.
 var kindErrors = map[errs.Kind]apiError{
-	errs.Other:                {"InternalError", 500, "We encountered an internal error. Please try again."},
-	errs.Internal:             {"InternalError", 500, "We encountered an internal error. Please try again."},
-	errs.DataLoss:             {"InternalError", 500, "We encountered an internal error. Please try again."},
-	errs.InvalidArgument:      {"InvalidArgument", 400, "Invalid Argument"},
-	errs.BucketNotFound:       {"NoSuchBucket", 404, "The specified bucket does not exist"},
-	errs.ObjectNotFound:       {"NoSuchKey", 404, "The specified key does not exist."},
-	errs.VersionNotFound:      {"NoSuchVersion", 404, "The specified version does not exist."},
-	errs.UploadNotFound:       {"NoSuchUpload", 404, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."},
-	errs.KeyNotFound:          {"InvalidAccessKeyId", 403, "The AWS Access Key Id you provided does not exist in our records."},
-	errs.UnknownAccessKey:     {"InvalidAccessKeyId", 403, "The AWS Access Key Id you provided does not exist in our records."},
-	errs.BucketAlreadyExists:  {"BucketAlreadyOwnedByYou", 409, "Your previous request to create the named bucket succeeded and you already own it."},
-	errs.BucketNotEmpty:       {"BucketNotEmpty", 409, "The bucket you tried to delete is not empty"},
-	errs.PreconditionFailed:   {"PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold"},
-	errs.NotModified:          {"NotModified", 304, "Not Modified"},
-	errs.BadDigest:            {"BadDigest", 400, "The Content-MD5 you specified did not match what we received."},
-	errs.InvalidDigest:        {"InvalidDigest", 400, "The Content-MD5 you specified is not valid."},
-	errs.EntityTooLarge:       {"EntityTooLarge", 400, "Your proposed upload exceeds the maximum allowed object size."},
-	errs.EntityTooSmall:       {"EntityTooSmall", 400, "Your proposed upload is smaller than the minimum allowed object size."},
-	errs.IncompleteBody:       {"IncompleteBody", 400, "You did not provide the number of bytes specified by the Content-Length HTTP header."},
-	errs.InvalidRange:         {"InvalidRange", 416, "The requested range is not satisfiable"},
-	errs.Unauthenticated:      {"AccessDenied", 403, "Access Denied"},
-	errs.SignatureMismatch:    {"SignatureDoesNotMatch", 403, "The request signature we calculated does not match the signature you provided. Check your key and signing method."},
-	errs.MalformedAuth:        {"AuthorizationHeaderMalformed", 400, "The authorization header is malformed."},
-	errs.RequestTimeTooSkewed: {"RequestTimeTooSkewed", 403, "The difference between the request time and the current time is too large."},
-	errs.Expired:              {"AccessDenied", 403, "Request has expired"},
-	errs.PermissionDenied:     {"AccessDenied", 403, "Access Denied"},
-	errs.ObjectLocked:         {"AccessDenied", 403, "Access Denied because object protected by object lock."},
-	errs.CORSForbidden:        {"AccessForbidden", 403, "CORSResponse: This CORS request is not allowed."},
-	errs.NotLeader:            {"ServiceUnavailable", 503, "Please retry your request."},
-	errs.Unavailable:          {"ServiceUnavailable", 503, "Please retry your request."},
-	errs.DeadlineExceeded:     {"ServiceUnavailable", 503, "Please retry your request."},
-	errs.ResourceExhausted:    {"SlowDown", 503, "Please reduce your request rate."},
-	errs.Canceled:             {"RequestTimeout", 400, "Your socket connection to the server was not read from or written to within the timeout period."},
-	errs.Unimplemented:        {"NotImplemented", 501, "A header or query you provided implies functionality that is not implemented."},
-	errs.InvalidBucketName:    {"InvalidBucketName", 400, "The specified bucket is not valid."},
-	errs.InvalidKeyName:       {"InvalidArgument", 400, "Object key is not valid."},
-	errs.KeyTooLong:           {"KeyTooLongError", 400, "Your key is too long"},
-	errs.MetadataTooLarge:     {"MetadataTooLarge", 400, "Your metadata headers exceed the maximum allowed metadata size"},
-	errs.MalformedBody:        {"MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema"},
-	errs.MissingContentLength: {"MissingContentLength", 411, "You must provide the Content-Length HTTP header."},
-	errs.PayloadHashMismatch:  {"XAmzContentSHA256Mismatch", 400, "The provided 'x-amz-content-sha256' header does not match what was computed."},
-	errs.Conflict:             {"ConditionalRequestConflict", 409, "A conflicting operation occurred. Please retry."},
-	errs.AlreadyHidden:        {"InvalidRequest", 400, "The object is already hidden."},
-	errs.InvalidPart:          {"InvalidPart", 400, "One or more of the specified parts could not be found."},
-	errs.InvalidPartOrder:     {"InvalidPartOrder", 400, "The list of parts was not in ascending order."},
-	errs.MethodNotAllowed:     {"MethodNotAllowed", 405, "The specified method is not allowed against this resource."},
-	errs.NoSuchConfiguration:  {"NoSuchConfiguration", 404, "The specified configuration does not exist."},
-	errs.InvalidRequest:       {"InvalidRequest", 400, "Invalid Request"},
-	errs.InvalidStorageClass:  {"InvalidStorageClass", 400, "The storage class you specified is not valid"},
-	errs.TooManyBuckets:       {"TooManyBuckets", 400, "You have attempted to create more buckets than allowed"},
-	errs.InvalidBucketState:   {"InvalidBucketState", 409, "The request is not valid with the current state of the bucket."},
+	errs.Other:                {"InternalError", 500, msgInternal, true},
+	errs.Internal:             {"InternalError", 500, msgInternal, true},
+	errs.DataLoss:             {"InternalError", 500, msgInternal, true},
+	errs.InvalidArgument:      {"InvalidArgument", 400, "Invalid Argument", false},
+	errs.BucketNotFound:       {"NoSuchBucket", 404, "The specified bucket does not exist.", true},
+	errs.ObjectNotFound:       {"NoSuchKey", 404, "The specified key does not exist.", true},
+	errs.VersionNotFound:      {"NoSuchVersion", 404, "The specified version does not exist.", true},
+	errs.UploadNotFound:       {"NoSuchUpload", 404, "The specified multipart upload does not exist. The upload ID might be invalid, or the multipart upload might have been aborted or completed.", true},
+	errs.KeyNotFound:          {"InvalidAccessKeyId", 403, "The AWS Access Key Id you provided does not exist in our records.", true},
+	errs.UnknownAccessKey:     {"InvalidAccessKeyId", 403, "The AWS Access Key Id you provided does not exist in our records.", true},
+	errs.BucketAlreadyExists:  {"BucketAlreadyOwnedByYou", 409, "Your previous request to create the named bucket succeeded and you already own it.", true},
+	errs.BucketNotEmpty:       {"BucketNotEmpty", 409, "The bucket you tried to delete is not empty. You must delete all versions in the bucket.", true},
+	errs.PreconditionFailed:   {"PreconditionFailed", 412, "At least one of the preconditions you specified did not hold.", true},
+	errs.NotModified:          {"NotModified", 304, "Not Modified", true},
+	errs.BadDigest:            {"BadDigest", 400, "The Content-MD5 you specified did not match what we received.", false},
+	errs.InvalidDigest:        {"InvalidDigest", 400, "The Content-MD5 you specified is not valid.", true},
+	errs.EntityTooLarge:       {"EntityTooLarge", 400, "Your proposed upload exceeds the maximum allowed object size.", true},
+	errs.EntityTooSmall:       {"EntityTooSmall", 400, "Your proposed upload is smaller than the minimum allowed object size.", true},
+	errs.IncompleteBody:       {"IncompleteBody", 400, "You did not provide the number of bytes specified by the Content-Length HTTP header", true},
+	errs.InvalidRange:         {"InvalidRange", 416, "The requested range cannot be satisfied.", true},
+	errs.Unauthenticated:      {"AccessDenied", 403, "Access Denied", false},
+	errs.SignatureMismatch:    {"SignatureDoesNotMatch", 403, "The request signature we calculated does not match the signature you provided. Check your key and signing method.", true},
+	errs.MalformedAuth:        {"AuthorizationHeaderMalformed", 400, "The authorization header you provided is invalid.", false},
+	errs.RequestTimeTooSkewed: {"RequestTimeTooSkewed", 403, "The difference between the request time and the server's time is too large.", true},
+	errs.Expired:              {"AccessDenied", 403, "Request has expired", false},
+	errs.PermissionDenied:     {"AccessDenied", 403, "Access Denied", false},
+	errs.ObjectLocked:         {"AccessDenied", 403, "Access Denied because object protected by object lock.", false},
+	errs.CORSForbidden:        {"AccessForbidden", 403, "CORSResponse: This CORS request is not allowed.", false},
+	errs.NotLeader:            {"ServiceUnavailable", 503, msgUnavailable, true},
+	errs.Unavailable:          {"ServiceUnavailable", 503, msgUnavailable, true},
+	errs.DeadlineExceeded:     {"ServiceUnavailable", 503, msgUnavailable, true},
+	errs.ResourceExhausted:    {"SlowDown", 503, msgUnavailable, true},
+	errs.Canceled:             {"RequestTimeout", 400, "Your socket connection to the server was not read from or written to within the timeout period.", true},
+	errs.Unimplemented:        {"NotImplemented", 501, "A header you provided implies functionality that is not implemented.", false},
+	errs.InvalidBucketName:    {"InvalidBucketName", 400, "The specified bucket is not valid.", true},
+	errs.InvalidKeyName:       {"InvalidArgument", 400, "Object key is not valid.", false},
+	errs.KeyTooLong:           {"KeyTooLongError", 400, "Your key is too long.", true},
+	errs.MetadataTooLarge:     {"MetadataTooLarge", 400, "Your metadata headers exceed the maximum allowed metadata size.", true},
+	errs.MalformedBody:        {"MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema.", true},
+	errs.MissingContentLength: {"MissingContentLength", 411, "You must provide the Content-Length HTTP header.", true},
+	errs.PayloadHashMismatch:  {"XAmzContentSHA256Mismatch", 400, "The provided 'x-amz-content-sha256' header does not match what was computed.", true},
+	errs.Conflict:             {"ConditionalRequestConflict", 409, "A conflicting operation occurred. Please retry.", false},
+	errs.AlreadyHidden:        {"InvalidRequest", 400, "The object is already hidden.", false},
+	errs.InvalidPart:          {"InvalidPart", 400, "One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part's entity tag.", true},
+	errs.InvalidPartOrder:     {"InvalidPartOrder", 400, "The list of parts was not in ascending order. Parts list must be specified in order by part number.", true},
+	errs.MethodNotAllowed:     {"MethodNotAllowed", 405, "The specified method is not allowed against this resource.", true},
+	errs.NoSuchConfiguration:  {"NoSuchConfiguration", 404, "The specified configuration does not exist.", true},
+	errs.InvalidRequest:       {"InvalidRequest", 400, "Invalid Request", false},
+	errs.InvalidStorageClass:  {"InvalidStorageClass", 400, "The storage class you specified is not valid.", true},
+	errs.TooManyBuckets:       {"TooManyBuckets", 400, "You have attempted to create more buckets than allowed.", true},
+	errs.InvalidBucketState:   {"InvalidBucketState", 409, "The request is not valid with the current state of the bucket.", false},
+}
+
+// refinements are S3 codes a Kind takes when the error carries a detail
+// naming the case (the detail's value is "true").
+var refinements = map[errs.Kind]map[string]apiError{
+	// GET ?partNumber= beyond the object's part count.
+	errs.InvalidRange: {"part_number": {"InvalidPartNumber", 400, "The requested partnumber is not satisfiable", true}},
+	// An Object Lock default retention of zero or fewer days/years.
+	errs.InvalidArgument: {"retention_period": {"InvalidRetentionPeriod", 400, "Default retention period must be a positive integer value.", true}},
 }
 
 // configCodes name S3's "no such <sub-resource>" codes, chosen by the
 // "config" detail of a NoSuchConfiguration error.
 var configCodes = map[string]apiError{
-	"cors":       {"NoSuchCORSConfiguration", 404, "The CORS configuration does not exist"},
-	"lifecycle":  {"NoSuchLifecycleConfiguration", 404, "The lifecycle configuration does not exist"},
-	"encryption": {"ServerSideEncryptionConfigurationNotFoundError", 404, "The server side encryption configuration was not found"},
-	"lock":       {"ObjectLockConfigurationNotFoundError", 404, "Object Lock configuration does not exist for this bucket"},
+	"cors":       {"NoSuchCORSConfiguration", 404, "The CORS configuration does not exist", true},
+	"lifecycle":  {"NoSuchLifecycleConfiguration", 404, "The lifecycle configuration does not exist.", true},
+	"encryption": {"ServerSideEncryptionConfigurationNotFoundError", 404, "The server side encryption configuration was not found", true},
+	"lock":       {"ObjectLockConfigurationNotFoundError", 404, "Object Lock configuration does not exist for this bucket", true},
 	// A version without retention (or legal hold) asked for it.
-	"object_lock": {"NoSuchObjectLockConfiguration", 404, "The specified object does not have a ObjectLock configuration"},
+	"object_lock": {"NoSuchObjectLockConfiguration", 404, "The specified object does not have a ObjectLock configuration", true},
 }
 
 // namedCodes are S3 codes no Kind maps to, chosen by an error's "s3_code"
 // detail (the tag refusals of objects.ValidateTags, the POST policy's).
 var namedCodes = map[string]apiError{
-	"InvalidTag":                   {"InvalidTag", 400, "The TagKey you have provided is invalid"},
-	"BadRequest":                   {"BadRequest", 400, "Bad Request"},
-	"InvalidPolicyDocument":        {"InvalidPolicyDocument", 400, "The content of the form does not meet the conditions specified in the policy document."},
-	"MalformedPOSTRequest":         {"MalformedPOSTRequest", 400, "The body of your POST request is not well-formed multipart/form-data."},
-	"MaxPostPreDataLengthExceeded": {"MaxPostPreDataLengthExceeded", 400, "Your POST request fields preceeding the upload file was too large."},
+	"InvalidTag":                   {"InvalidTag", 400, "The TagKey you have provided is invalid", false},
+	"BadRequest":                   {"BadRequest", 400, "Bad Request", false},
+	"InvalidPolicyDocument":        {"InvalidPolicyDocument", 400, "The content of the form does not meet the conditions specified in the policy document.", false},
+	"MalformedPOSTRequest":         {"MalformedPOSTRequest", 400, "The body of your POST request is not well-formed multipart/form-data.", false},
+	"MaxPostPreDataLengthExceeded": {"MaxPostPreDataLengthExceeded", 400, "Your POST request fields preceeding the upload file was too large.", false},
 }
+
+// s3Text is the detail that marks an error's message as S3's own text for
+// the case, to be sent even where the code's text is otherwise fixed.
+const s3Text = "s3_text"
 
 // detailElements renders error details as the extra XML elements S3 sends.
 var detailElements = map[string]string{
@@ -114,10 +142,11 @@ var detailElements = map[string]string{
 	"version_id":                     "VersionId",
 	"method":                         "Method",
 	"resource_type":                  "ResourceType",
-	"tag_key":                        "TagKey",
-	"tag_value":                      "TagValue",
+	"size":                           "Size",
 	"argument_name":                  "ArgumentName",
 	"argument_value":                 "ArgumentValue",
+	"tag_key":                        "TagKey",
+	"tag_value":                      "TagValue",
 	"condition":                      "Condition",
 	"proposed_size":                  "ProposedSize",
 	"min_size_allowed":               "MinSizeAllowed",
@@ -140,9 +169,9 @@ func toAPIError(err error) (apiError, *errs.Error) {
 			ae = c
 		}
 	case kind == errs.InvalidRequest && e.Details["preflight"] == "true":
-		ae = apiError{"BadRequest", 400, "Insufficient information."}
+		ae = apiError{"BadRequest", 400, "Insufficient information.", false}
 	case kind == errs.MalformedAuth && e.Details["query"] == "true":
-		ae = apiError{"AuthorizationQueryParametersError", 400, "Error parsing the X-Amz-Credential parameter."}
+		ae = apiError{"AuthorizationQueryParametersError", 400, "Error parsing the X-Amz-Credential parameter.", false}
 	case kind == errs.ObjectNotFound && e.Details["delete_marker"] == "true" && e.Details["by_version"] == "true":
 		ae = kindErrors[errs.MethodNotAllowed]
 	case e.Details["s3_code"] != "":
@@ -150,9 +179,17 @@ func toAPIError(err error) (apiError, *errs.Error) {
 			ae = c
 		}
 	}
-	// Client-safe messages replace the default, except for internal
-	// failures, whose text is for our logs only.
-	if e.Msg != "" && kind != errs.Internal && kind != errs.Other && kind != errs.DataLoss {
+	for detail, refined := range refinements[kind] {
+		if e.Details[detail] == "true" {
+			ae = refined
+		}
+	}
+	// Client-safe messages replace the default where S3's own text varies;
+	// fixed texts (and internal failures, whose text is for our logs only)
+	// stay as they are, unless the S3 front-end marked its message as S3's
+	// own text for that case (a POST's "Your proposed upload exceeds the
+	// maximum allowed size").
+	if e.Msg != "" && (!ae.Fixed || e.Details[s3Text] == "true") {
 		ae.Message = e.Msg
 	}
 	return ae, e

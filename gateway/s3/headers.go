@@ -49,13 +49,14 @@ func objectInfo(h http.Header) (map[string]string, error) {
 		if key == "" || strings.HasPrefix(key, "b2-") {
 			return nil, errs.Errorf(errs.InvalidArgument, "s3.metadata", "Invalid user metadata name %q.", name)
 		}
-		val := strings.Join(values, ",")
+		val := decodeMetaValue(strings.Join(values, ","))
 		size += len(key) + len(val)
 		info[key] = val
 	}
 	if size > maxUserMetadata {
 		return nil, errs.Errorf(errs.MetadataTooLarge, "s3.metadata",
-			"Your metadata headers exceed the maximum allowed metadata size").WithDetail("max_size_allowed", strconv.Itoa(maxUserMetadata))
+			"Your metadata headers exceed the maximum allowed metadata size.").
+			WithDetail("size", strconv.Itoa(size)).WithDetail("max_size_allowed", strconv.Itoa(maxUserMetadata))
 	}
 	for _, ch := range contentHeaders {
 		v := h.Get(ch.header)
@@ -81,6 +82,36 @@ func stripAWSChunked(v string) string {
 	return strings.Join(keep, ",")
 }
 
+// storageClasses are the x-amz-storage-class values coffer keeps. Both
+// are stored alike (B2 has one class); REDUCED_REDUNDANCY is accepted and
+// reported back as MinIO does, so clients that ask for it work. The
+// archive and tiering classes would promise what coffer does not do.
+var storageClasses = map[string]metadatav1.StorageClass{
+	"STANDARD":           metadatav1.StorageClass_STORAGE_CLASS_UNSPECIFIED,
+	"REDUCED_REDUNDANCY": metadatav1.StorageClass_STORAGE_CLASS_REDUCED_REDUNDANCY,
+}
+
+// storageClassHeader parses x-amz-storage-class (absent: STANDARD).
+func storageClassHeader(h http.Header, op string) (metadatav1.StorageClass, error) {
+	v := h.Get("x-amz-storage-class")
+	if v == "" {
+		return metadatav1.StorageClass_STORAGE_CLASS_UNSPECIFIED, nil
+	}
+	sc, ok := storageClasses[v]
+	if !ok {
+		return 0, errs.E(errs.InvalidStorageClass, op, nil)
+	}
+	return sc, nil
+}
+
+// storageClassName is S3's name of a stored class.
+func storageClassName(sc metadatav1.StorageClass) string {
+	if sc == metadatav1.StorageClass_STORAGE_CLASS_REDUCED_REDUNDANCY {
+		return "REDUCED_REDUNDANCY"
+	}
+	return "STANDARD"
+}
+
 // setObjectHeaders writes a version's metadata as response headers.
 func setObjectHeaders(hd http.Header, v *metadatav1.ObjectVersion) {
 	ct := v.GetContentType()
@@ -92,7 +123,10 @@ func setObjectHeaders(hd http.Header, v *metadatav1.ObjectVersion) {
 	hd.Set("Last-Modified", httpTime(v.GetCreateTimeUnixNanos()))
 	hd.Set("Accept-Ranges", "bytes")
 	hd.Set("x-amz-version-id", v.GetVersionId())
-	hd.Set("x-amz-storage-class", "STANDARD")
+	// S3 (and MinIO) send the class for every class but STANDARD.
+	if sc := v.GetStorageClass(); sc != metadatav1.StorageClass_STORAGE_CLASS_UNSPECIFIED {
+		hd.Set("x-amz-storage-class", storageClassName(sc))
+	}
 	setTagCount(hd, v)
 	for key, val := range v.GetInfo() {
 		if strings.HasPrefix(key, "b2-") {
@@ -100,7 +134,7 @@ func setObjectHeaders(hd http.Header, v *metadatav1.ObjectVersion) {
 		}
 		// Set directly: Go would canonicalise "x-amz-meta-foo_bar" oddly, and
 		// clients match the prefix case-insensitively anyway.
-		hd["x-amz-meta-"+key] = []string{val}
+		hd["x-amz-meta-"+key] = []string{encodeMetaValue(val)}
 	}
 	for _, ch := range contentHeaders {
 		if val := v.GetInfo()[ch.info]; val != "" {
@@ -125,15 +159,6 @@ func setChecksumHeaders(hd http.Header, sums []*metadatav1.Checksum) {
 	}
 }
 
-// digestLen is the raw length of each algorithm's digest.
-var digestLen = map[metadatav1.ChecksumAlgorithm]int{
-	metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC32:     4,
-	metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC32C:    4,
-	metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC64NVME: 8,
-	metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA1:      20,
-	metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA256:    32,
-}
-
 // checksumRequest works out which additional checksum a write carries: a
 // header value, a trailer (named by x-amz-trailer), or neither.
 type checksumRequest struct {
@@ -145,6 +170,9 @@ type checksumRequest struct {
 func parseChecksumRequest(h http.Header, streamingTrailer bool) (checksumRequest, error) {
 	const op = "s3.checksum"
 	var cr checksumRequest
+	if err := checkChecksumHeaderNames(h); err != nil {
+		return cr, err
+	}
 	for _, alg := range objects.Algorithms() {
 		name := "x-amz-checksum-" + strings.ToLower(objects.AlgorithmName(alg))
 		v := h.Get(name)
@@ -155,7 +183,7 @@ func parseChecksumRequest(h http.Header, streamingTrailer bool) (checksumRequest
 			return cr, errs.Errorf(errs.InvalidRequest, op, "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
 		}
 		raw, err := base64.StdEncoding.DecodeString(v)
-		if err != nil || len(raw) != digestLen[alg] {
+		if err != nil || len(raw) != objects.DigestLen(alg) {
 			return cr, errs.Errorf(errs.InvalidRequest, op, "Value for %s header is invalid.", name)
 		}
 		cr.alg, cr.header = alg, v
@@ -173,6 +201,21 @@ func parseChecksumRequest(h http.Header, streamingTrailer bool) (checksumRequest
 		}
 		cr.alg, cr.trailer = alg, t
 	}
+	// x-amz-checksum-algorithm without a value asks the server to compute
+	// and store that checksum: minio-go's default PutObject sends just that
+	// (its own auto-checksum header suppresses its trailer) and reads the
+	// checksum back from the response, as MinIO answers.
+	if v := h.Get("x-amz-checksum-algorithm"); v != "" {
+		alg, ok := objects.ParseAlgorithm(v)
+		switch {
+		case !ok:
+			return cr, errUnsupportedAlgorithm(op)
+		case cr.alg == 0:
+			cr.alg = alg
+		case alg != cr.alg:
+			return cr, errs.Errorf(errs.InvalidRequest, op, "Value for x-amz-checksum-algorithm header is invalid.")
+		}
+	}
 	if sdk := h.Get("x-amz-sdk-checksum-algorithm"); sdk != "" {
 		alg, ok := objects.ParseAlgorithm(sdk)
 		if !ok {
@@ -187,4 +230,32 @@ func parseChecksumRequest(h http.Header, streamingTrailer bool) (checksumRequest
 		}
 	}
 	return cr, nil
+}
+
+// checksumHeaderWords are the x-amz-checksum-* headers that name no
+// algorithm.
+var checksumHeaderWords = map[string]bool{"type": true, "mode": true, "algorithm": true}
+
+// checkChecksumHeaderNames refuses an x-amz-checksum-* header that names an
+// algorithm we do not know: a checksum the client asked for is never
+// silently left unverified.
+func checkChecksumHeaderNames(h http.Header) error {
+	for name := range h {
+		lower := strings.ToLower(name)
+		rest, ok := strings.CutPrefix(lower, "x-amz-checksum-")
+		if !ok || checksumHeaderWords[rest] {
+			continue
+		}
+		if _, known := objects.ParseAlgorithm(rest); !known {
+			return errs.Errorf(errs.InvalidRequest, "s3.checksum", "The algorithm type you specified in x-amz-checksum- header is invalid.")
+		}
+	}
+	return nil
+}
+
+// errUnsupportedAlgorithm is S3's answer to an x-amz-checksum-algorithm it
+// does not know.
+func errUnsupportedAlgorithm(op string) error {
+	return errs.Errorf(errs.InvalidRequest, op, "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [%s]",
+		strings.Join(objects.AlgorithmNames(), ", "))
 }

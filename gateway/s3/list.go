@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/coffer-project/coffer/gateway/objects"
 	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
 	"github.com/coffer-project/coffer/services/errs"
 )
@@ -84,12 +85,28 @@ func (h *Handler) list(r *http.Request, c *call, p listParams, startAfter string
 func toObjects(p listParams, vs []*metadatav1.ObjectVersion, own *owner) []object {
 	out := make([]object, 0, len(vs))
 	for _, v := range vs {
+		algs, typ := checksumListing(v.GetChecksums())
 		out = append(out, object{
 			Key: p.encode(v.GetKey()), LastModified: xmlTime(v.GetCreateTimeUnixNanos()),
-			ETag: `"` + v.GetEtag() + `"`, Size: v.GetSize(), StorageClass: "STANDARD", Owner: own,
+			ETag: `"` + v.GetEtag() + `"`, ChecksumAlgorithm: algs, ChecksumType: typ,
+			Size: v.GetSize(), StorageClass: storageClassName(v.GetStorageClass()), Owner: own,
 		})
 	}
 	return out
+}
+
+// checksumListing names the algorithms of a version's stored checksums and
+// their type, as listings show them.
+func checksumListing(sums []*metadatav1.Checksum) ([]string, string) {
+	var algs []string
+	typ := ""
+	for _, s := range sums {
+		if name := objects.AlgorithmName(s.GetAlgorithm()); name != "" {
+			algs = append(algs, name)
+			typ = checksumTypeName(s.GetType())
+		}
+	}
+	return algs, typ
 }
 
 func toPrefixes(p listParams, ps []string) []commonPrefix {
@@ -107,10 +124,16 @@ func (h *Handler) listObjectsV2(w http.ResponseWriter, r *http.Request, c *call)
 		return err
 	}
 	start := q.Get("start-after")
-	token := q.Get("continuation-token")
+	// A continuation token that was sent is echoed, even empty (boto3's
+	// ContinuationToken='' reads back '').
+	var token *string
 	if _, ok := q["continuation-token"]; ok {
-		if start, err = decodeToken(token); err != nil {
-			return err
+		t := q.Get("continuation-token")
+		token = &t
+		if t != "" {
+			if start, err = decodeToken(t); err != nil {
+				return err
+			}
 		}
 	}
 	resp, err := h.list(r, c, p, start)
@@ -145,8 +168,11 @@ func (h *Handler) listObjectsV1(w http.ResponseWriter, r *http.Request, c *call)
 	if err != nil {
 		return err
 	}
+	// boto3 decodes Delimiter, Marker, NextMarker and the keys of a v1
+	// listing, not its Prefix (which it compares with what it sent: ceph's
+	// test_bucket_list_prefix_unreadable): the prefix goes back as given.
 	res := listBucketResultV1{
-		NS: s3NS, Name: c.bucket.GetName(), Prefix: p.encode(p.prefix), Marker: p.encode(q.Get("marker")),
+		NS: s3NS, Name: c.bucket.GetName(), Prefix: p.prefix, Marker: p.encode(q.Get("marker")),
 		Delimiter: p.encode(p.delimiter), MaxKeys: p.maxKeys, IsTruncated: resp.GetTruncated(),
 		EncodingType:   p.encodingType,
 		Contents:       toObjects(p, resp.GetObjects(), &owner{ID: c.bucket.GetAccountId()}),
@@ -192,7 +218,8 @@ func (h *Handler) listObjectVersions(w http.ResponseWriter, r *http.Request, c *
 				e.XMLName.Local = "DeleteMarker"
 			} else {
 				size := v.GetSize()
-				e.XMLName.Local, e.ETag, e.Size, e.StorageClass = "Version", `"`+v.GetEtag()+`"`, &size, "STANDARD"
+				e.XMLName.Local, e.ETag, e.Size, e.StorageClass = "Version", `"`+v.GetEtag()+`"`, &size, storageClassName(v.GetStorageClass())
+				e.ChecksumAlgorithm, e.ChecksumType = checksumListing(v.GetChecksums())
 			}
 			res.Entries = append(res.Entries, e)
 		}

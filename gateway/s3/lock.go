@@ -136,10 +136,12 @@ func (h *Handler) putObjectLockConfiguration(w http.ResponseWriter, r *http.Requ
 		switch {
 		case (d.Days == nil) == (d.Years == nil):
 			return errs.Errorf(errs.MalformedBody, op, "A default retention has either Days or Years.")
-		case d.Days != nil && (*d.Days < 1 || *d.Days > 36500):
-			return errs.Errorf(errs.InvalidArgument, op, "Default retention period must be a positive integer value.").WithDetail("argument_name", "Days")
-		case d.Years != nil && (*d.Years < 1 || *d.Years > 100):
-			return errs.Errorf(errs.InvalidArgument, op, "Default retention period must be a positive integer value.").WithDetail("argument_name", "Years")
+		case d.Days != nil && *d.Days < 1, d.Years != nil && *d.Years < 1:
+			return errs.Errorf(errs.InvalidArgument, op, "Default retention period must be a positive integer value.").WithDetail("retention_period", "true")
+		case d.Days != nil && *d.Days > 36500:
+			return errs.Errorf(errs.InvalidArgument, op, "Default retention period too large.").WithDetail("argument_name", "Days")
+		case d.Years != nil && *d.Years > 100:
+			return errs.Errorf(errs.InvalidArgument, op, "Default retention period too large.").WithDetail("argument_name", "Years")
 		case d.Days != nil:
 			fl.DefaultMode, fl.DefaultPeriod, fl.DefaultPeriodUnit = mode, *d.Days, metadatav1.PeriodUnit_PERIOD_UNIT_DAYS
 		default:

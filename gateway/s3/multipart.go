@@ -24,7 +24,8 @@ func (h *Handler) createMultipartUpload(w http.ResponseWriter, r *http.Request, 
 	if err := objects.ValidateKey(c.req.Key); err != nil {
 		return err
 	}
-	if err := checkNewObjectHeaders(r, c, op); err != nil {
+	storageClass, err := checkNewObjectHeaders(r, c, op)
+	if err != nil {
 		return err
 	}
 	retention, hold, err := h.objectLockHeaders(r, c, op, false)
@@ -35,7 +36,7 @@ func (h *Handler) createMultipartUpload(w http.ResponseWriter, r *http.Request, 
 	if v := r.Header.Get("x-amz-checksum-algorithm"); v != "" {
 		var ok bool
 		if alg, ok = objects.ParseAlgorithm(v); !ok {
-			return errs.Errorf(errs.InvalidRequest, op, "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+			return errUnsupportedAlgorithm(op)
 		}
 	}
 	typ, err := checksumTypeHeader(r.Header)
@@ -61,6 +62,7 @@ func (h *Handler) createMultipartUpload(w http.ResponseWriter, r *http.Request, 
 	up, err := h.objects.StartUpload(r.Context(), objects.StartInput{
 		Bucket: c.bucket, Key: c.req.Key, ContentType: ct, Info: info, Encryption: sse, CustomerKey: key,
 		Retention: retention, LegalHold: hold, ChecksumAlgorithm: alg, ChecksumType: typ, Tags: tags,
+		StorageClass: storageClass,
 	})
 	if err != nil {
 		return err
@@ -264,6 +266,10 @@ func (h *Handler) completeMultipartUpload(w http.ResponseWriter, r *http.Request
 	}
 	refs, err := parseCompleteXML(body)
 	if err != nil {
+		// An unknown upload is NoSuchUpload whatever the body says.
+		if _, uerr := h.upload(r, c); errs.Is(uerr, errs.UploadNotFound) {
+			return uerr
+		}
 		return err
 	}
 	v, err := h.objects.CompleteUpload(r.Context(), objects.CompleteInput{
@@ -306,6 +312,9 @@ func writePrecondition(h http.Header, op string) (*metadatav1.Precondition, erro
 // announce (x-amz-checksum-<alg> with x-amz-checksum-type).
 func objectChecksumHeaders(h http.Header) ([]*metadatav1.Checksum, error) {
 	const op = "s3.CompleteMultipartUpload"
+	if err := checkChecksumHeaderNames(h); err != nil {
+		return nil, err
+	}
 	typ, err := checksumTypeHeader(h)
 	if err != nil {
 		return nil, err
@@ -350,7 +359,7 @@ func validCount(s string) bool {
 // validChecksum reports whether v is the base64 of an alg digest.
 func validChecksum(alg metadatav1.ChecksumAlgorithm, v string) bool {
 	raw, err := base64.StdEncoding.DecodeString(v)
-	return err == nil && len(raw) == digestLen[alg]
+	return err == nil && len(raw) == objects.DigestLen(alg)
 }
 
 // smallBody reads a bounded XML request body through the same checks as an
@@ -447,7 +456,7 @@ func (h *Handler) listParts(w http.ResponseWriter, r *http.Request, c *call) err
 	own := owner{ID: c.bucket.GetAccountId(), DisplayName: c.bucket.GetAccountId()}
 	res := listPartsResult{
 		NS: s3NS, Bucket: c.bucket.GetName(), Key: c.req.Key, UploadID: up.GetVersionId(),
-		Initiator: own, Owner: own, StorageClass: "STANDARD", PartNumberMarker: int32(marker), MaxParts: maxParts,
+		Initiator: own, Owner: own, StorageClass: storageClassName(up.GetStorageClass()), PartNumberMarker: int32(marker), MaxParts: maxParts,
 		ChecksumAlgorithm: objects.AlgorithmName(up.GetChecksumAlgorithm()),
 		ChecksumType:      checksumTypeName(up.GetChecksumType()),
 	}
@@ -505,7 +514,7 @@ func (h *Handler) listMultipartUploads(w http.ResponseWriter, r *http.Request, c
 		for _, u := range resp.GetUploads() {
 			res.Uploads = append(res.Uploads, uploadEntry{
 				Key: p.encode(u.GetKey()), UploadID: u.GetVersionId(), Initiator: own, Owner: own,
-				StorageClass: "STANDARD", Initiated: xmlTime(u.GetCreateTimeUnixNanos()),
+				StorageClass: storageClassName(u.GetStorageClass()), Initiated: xmlTime(u.GetCreateTimeUnixNanos()),
 				ChecksumAlgorithm: objects.AlgorithmName(u.GetChecksumAlgorithm()),
 				ChecksumType:      checksumTypeName(u.GetChecksumType()),
 			})
@@ -514,6 +523,21 @@ func (h *Handler) listMultipartUploads(w http.ResponseWriter, r *http.Request, c
 		if res.IsTruncated = resp.GetTruncated(); res.IsTruncated {
 			res.NextKeyMarker = p.encode(resp.GetNextKeyMarker())
 			res.NextUploadIDMarker = resp.GetNextUploadIdMarker()
+			if res.NextUploadIDMarker == "" && resp.GetNextKeyMarker() != "" {
+				// The page ends on a common prefix: S3 still names an upload,
+				// the first one rolled into that prefix (clients that page
+				// on both markers expect one; with it, the next page starts
+				// after the prefix all the same).
+				first, err := h.meta.ListUploads(r.Context(), &metadatav1.ListUploadsRequest{
+					BucketId: c.bucket.GetBucketId(), Prefix: resp.GetNextKeyMarker(), PageSize: 1,
+				})
+				if err != nil {
+					return err
+				}
+				if ups := first.GetUploads(); len(ups) > 0 {
+					res.NextUploadIDMarker = ups[0].GetVersionId()
+				}
+			}
 		}
 	}
 	writeXML(w, http.StatusOK, res)

@@ -31,37 +31,51 @@ type checksumFields struct {
 	ChecksumCRC64NVME string `xml:"ChecksumCRC64NVME,omitempty"`
 	ChecksumSHA1      string `xml:"ChecksumSHA1,omitempty"`
 	ChecksumSHA256    string `xml:"ChecksumSHA256,omitempty"`
+	ChecksumMD5       string `xml:"ChecksumMD5,omitempty"`
+	ChecksumSHA512    string `xml:"ChecksumSHA512,omitempty"`
+	ChecksumXXHASH64  string `xml:"ChecksumXXHASH64,omitempty"`
+	ChecksumXXHASH3   string `xml:"ChecksumXXHASH3,omitempty"`
+	ChecksumXXHASH128 string `xml:"ChecksumXXHASH128,omitempty"`
+}
+
+// field is the element of alg.
+func (f *checksumFields) field(alg metadatav1.ChecksumAlgorithm) *string {
+	switch alg {
+	case metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC32:
+		return &f.ChecksumCRC32
+	case metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC32C:
+		return &f.ChecksumCRC32C
+	case metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC64NVME:
+		return &f.ChecksumCRC64NVME
+	case metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA1:
+		return &f.ChecksumSHA1
+	case metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA256:
+		return &f.ChecksumSHA256
+	case metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_MD5:
+		return &f.ChecksumMD5
+	case metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA512:
+		return &f.ChecksumSHA512
+	case metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_XXHASH64:
+		return &f.ChecksumXXHASH64
+	case metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_XXHASH3:
+		return &f.ChecksumXXHASH3
+	case metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_XXHASH128:
+		return &f.ChecksumXXHASH128
+	}
+	return nil
 }
 
 func (f *checksumFields) set(alg metadatav1.ChecksumAlgorithm, v string) {
-	switch alg {
-	case metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC32:
-		f.ChecksumCRC32 = v
-	case metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC32C:
-		f.ChecksumCRC32C = v
-	case metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC64NVME:
-		f.ChecksumCRC64NVME = v
-	case metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA1:
-		f.ChecksumSHA1 = v
-	case metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA256:
-		f.ChecksumSHA256 = v
+	if p := f.field(alg); p != nil {
+		*p = v
 	}
 }
 
 func (f *checksumFields) list() []*metadatav1.Checksum {
 	var out []*metadatav1.Checksum
-	for _, c := range []struct {
-		alg metadatav1.ChecksumAlgorithm
-		v   string
-	}{
-		{metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC32, f.ChecksumCRC32},
-		{metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC32C, f.ChecksumCRC32C},
-		{metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC64NVME, f.ChecksumCRC64NVME},
-		{metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA1, f.ChecksumSHA1},
-		{metadatav1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA256, f.ChecksumSHA256},
-	} {
-		if v := strings.TrimSpace(c.v); v != "" {
-			out = append(out, &metadatav1.Checksum{Algorithm: c.alg, Value: v})
+	for _, alg := range objects.Algorithms() {
+		if v := strings.TrimSpace(*f.field(alg)); v != "" {
+			out = append(out, &metadatav1.Checksum{Algorithm: alg, Value: v})
 		}
 	}
 	return out

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -56,7 +57,7 @@ func (h *Handler) requestBody(r *http.Request, c *call) (io.Reader, objects.Expe
 		}
 		expect.SHA256Hex, expect.Size = payload, r.ContentLength
 	}
-	if expect.Size < 0 {
+	if expect.Size < 0 && !chunkedTransfer(r) {
 		return nil, expect, errs.E(errs.MissingContentLength, op, nil)
 	}
 	if md5 := r.Header.Get("Content-MD5"); md5 != "" {
@@ -86,13 +87,21 @@ func (h *Handler) requestBody(r *http.Request, c *call) (io.Reader, objects.Expe
 	return body, expect, nil
 }
 
+// chunkedTransfer reports an HTTP/1.1 chunked body (not aws-chunked):
+// its length is unknown until it ends, which S3 accepts. The object layer
+// then bounds it by the largest object size instead.
+func chunkedTransfer(r *http.Request) bool {
+	return slices.Contains(r.TransferEncoding, "chunked")
+}
+
 func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, c *call) error {
 	const op = "s3.PutObject"
 	if err := objects.ValidateKey(c.req.Key); err != nil {
 		return err
 	}
-	if sc := r.Header.Get("x-amz-storage-class"); sc != "" && sc != "STANDARD" {
-		return errs.E(errs.InvalidStorageClass, op, nil)
+	storageClass, err := storageClassHeader(r.Header, op)
+	if err != nil {
+		return err
 	}
 	tags, err := parseTaggingHeader(r.Header.Get("x-amz-tagging"))
 	if err != nil {
@@ -134,7 +143,7 @@ func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, c *call) err
 	v, err := h.objects.Put(r.Context(), objects.PutInput{
 		Bucket: c.bucket, Key: c.req.Key, Body: body, Expect: expect,
 		ContentType: ct, Info: info, Precondition: precond,
-		Encryption: sse, CustomerKey: key, Retention: retention, LegalHold: hold, Tags: tags,
+		Encryption: sse, CustomerKey: key, Retention: retention, LegalHold: hold, Tags: tags, StorageClass: storageClass,
 	})
 	if err != nil {
 		return err
@@ -157,6 +166,9 @@ func bucketACL(b *metadatav1.Bucket) string {
 // getObject serves GetObject and HeadObject.
 func (h *Handler) getObject(w http.ResponseWriter, r *http.Request, c *call) error {
 	const op = "s3.GetObject"
+	if err := objects.ValidateKeyLength(c.req.Key); err != nil {
+		return err
+	}
 	q := r.URL.Query()
 	for name := range responseOverrides {
 		if q.Has(name) && c.principal.GetAnonymous() {
@@ -246,11 +258,15 @@ func partRange(v *metadatav1.ObjectVersion, pn string) (objects.Range, error) {
 	if n == 1 && len(v.GetSegments()) == 0 {
 		return objects.Range{}, nil
 	}
-	return objects.Range{}, errs.E(errs.InvalidRange, "s3.partNumber", nil).WithDetail("actual_object_size", strconv.FormatInt(v.GetSize(), 10))
+	// S3 answers 400 InvalidPartNumber (not a 416 with Content-Range).
+	return objects.Range{}, errs.E(errs.InvalidRange, "s3.partNumber", nil).WithDetail("part_number", "true")
 }
 
 func (h *Handler) deleteObject(w http.ResponseWriter, r *http.Request, c *call) error {
 	ctx := r.Context()
+	if err := objects.ValidateKeyLength(c.req.Key); err != nil {
+		return err
+	}
 	if versionID := r.URL.Query().Get("versionId"); versionID != "" {
 		bypass, err := h.bypassGovernance(r, c, c.req.Key)
 		if err != nil {

@@ -63,7 +63,7 @@ func readPostForm(r *http.Request) (*postForm, error) {
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
 		return nil, errs.Errorf(errs.PreconditionFailed, opPost, "Bucket POST must be of the enclosure-type multipart/form-data.").
-			WithDetail("condition", "Bucket POST must be of the enclosure-type-multipart/form-data")
+			WithDetail("condition", "Bucket POST must be of the enclosure-type-multipart/form-data").WithDetail(s3Text, "true")
 	}
 	if params["boundary"] == "" {
 		return nil, malformedPOST()
@@ -198,11 +198,12 @@ func (s *sizeRange) Read(p []byte) (int, error) {
 	s.n += int64(n)
 	if s.n > s.max {
 		return 0, errs.Errorf(errs.EntityTooLarge, opPost, "Your proposed upload exceeds the maximum allowed size").
-			WithDetail("max_size_allowed", strconv.FormatInt(s.max, 10))
+			WithDetail("max_size_allowed", strconv.FormatInt(s.max, 10)).WithDetail(s3Text, "true")
 	}
 	if errors.Is(err, io.EOF) && s.n < s.min {
 		return n, errs.Errorf(errs.EntityTooSmall, opPost, "Your proposed upload is smaller than the minimum allowed size").
-			WithDetail("proposed_size", strconv.FormatInt(s.n, 10)).WithDetail("min_size_allowed", strconv.FormatInt(s.min, 10))
+			WithDetail("proposed_size", strconv.FormatInt(s.n, 10)).WithDetail("min_size_allowed", strconv.FormatInt(s.min, 10)).
+			WithDetail(s3Text, "true")
 	}
 	return n, err
 }
@@ -277,8 +278,9 @@ func (h *Handler) postInput(r *http.Request, c *call, form *postForm, key string
 		return objects.PutInput{}, err
 	}
 	fake := &http.Request{Header: hd}
-	if sc := hd.Get("x-amz-storage-class"); sc != "" && sc != "STANDARD" {
-		return objects.PutInput{}, errs.E(errs.InvalidStorageClass, opPost, nil)
+	storageClass, err := storageClassHeader(hd, opPost)
+	if err != nil {
+		return objects.PutInput{}, err
 	}
 	if acl := hd.Get("x-amz-acl"); acl != "" && acl != bucketACL(c.bucket) {
 		return objects.PutInput{}, errs.Errorf(errs.PermissionDenied, opPost, "Object ACLs must equal the bucket's ACL (%s).", bucketACL(c.bucket))
@@ -335,6 +337,7 @@ func (h *Handler) postInput(r *http.Request, c *call, form *postForm, key string
 	return objects.PutInput{
 		Bucket: c.bucket, Key: key, Body: form.file, Expect: expect, ContentType: ct, Info: info,
 		Encryption: sse, CustomerKey: customerKey, Retention: retention, LegalHold: hold, Tags: tags,
+		StorageClass: storageClass,
 	}, nil
 }
 

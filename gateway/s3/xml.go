@@ -48,12 +48,14 @@ type versioningConfiguration struct {
 }
 
 type object struct {
-	Key          string `xml:"Key"`
-	LastModified string `xml:"LastModified"`
-	ETag         string `xml:"ETag"`
-	Size         int64  `xml:"Size"`
-	StorageClass string `xml:"StorageClass"`
-	Owner        *owner `xml:"Owner,omitempty"`
+	Key               string   `xml:"Key"`
+	LastModified      string   `xml:"LastModified"`
+	ETag              string   `xml:"ETag"`
+	ChecksumAlgorithm []string `xml:"ChecksumAlgorithm,omitempty"`
+	ChecksumType      string   `xml:"ChecksumType,omitempty"`
+	Size              int64    `xml:"Size"`
+	StorageClass      string   `xml:"StorageClass"`
+	Owner             *owner   `xml:"Owner,omitempty"`
 }
 
 type commonPrefix struct {
@@ -69,7 +71,7 @@ type listBucketResultV2 struct {
 	MaxKeys               int            `xml:"MaxKeys"`
 	KeyCount              int            `xml:"KeyCount"`
 	IsTruncated           bool           `xml:"IsTruncated"`
-	ContinuationToken     string         `xml:"ContinuationToken,omitempty"`
+	ContinuationToken     *string        `xml:"ContinuationToken,omitempty"`
 	NextContinuationToken string         `xml:"NextContinuationToken,omitempty"`
 	StartAfter            string         `xml:"StartAfter,omitempty"`
 	EncodingType          string         `xml:"EncodingType,omitempty"`
@@ -100,9 +102,12 @@ type versionEntry struct {
 	IsLatest     bool   `xml:"IsLatest"`
 	LastModified string `xml:"LastModified"`
 	ETag         string `xml:"ETag,omitempty"`
-	Size         *int64 `xml:"Size,omitempty"`
-	StorageClass string `xml:"StorageClass,omitempty"`
-	Owner        owner  `xml:"Owner"`
+	// ChecksumAlgorithm and ChecksumType name a version's stored checksum.
+	ChecksumAlgorithm []string `xml:"ChecksumAlgorithm,omitempty"`
+	ChecksumType      string   `xml:"ChecksumType,omitempty"`
+	Size              *int64   `xml:"Size,omitempty"`
+	StorageClass      string   `xml:"StorageClass,omitempty"`
+	Owner             owner    `xml:"Owner"`
 }
 
 type listVersionsResult struct {

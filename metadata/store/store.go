@@ -44,6 +44,8 @@ type Config struct {
 	// ("" means its advertised address). Tests route Raft traffic through
 	// fault-injecting proxies with it.
 	DialAddress func(nodeID string) string
+	// TLS, when set, runs the transport over mutual TLS (transport.go).
+	TLS *TLS
 
 	// HeartbeatTimeout, ElectionTimeout, SnapshotInterval,
 	// SnapshotThreshold and TrailingLogs are raft.Config's; zero means
@@ -173,7 +175,12 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.DialAddress != nil {
 		tc.ServerAddressProvider = dialAddress(cfg.DialAddress)
 	}
-	if s.trans, err = raft.NewTCPTransportWithConfig(cfg.BindAddr, advertise, tc); err != nil {
+	if cfg.TLS != nil {
+		s.trans, err = newTLSTransport(cfg.BindAddr, advertise, cfg.TLS, tc)
+	} else {
+		s.trans, err = raft.NewTCPTransportWithConfig(cfg.BindAddr, advertise, tc)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("store: raft transport: %w", err)
 	}
 

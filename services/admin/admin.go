@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
+	"github.com/coffer-project/coffer/services/discovery"
 	"github.com/coffer-project/coffer/services/runtime"
 )
 
@@ -59,17 +60,22 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	nodeID := fs.String("node-id", "", "the member's node id")
 	raftAddr := fs.String("raft-addr", "", "add-voter: the new member's Raft address")
 	grpcAddr := fs.String("grpc-addr", "", "add-voter: the new member's gRPC address")
+	mtls := addMTLSFlags(fs)
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
+	if err := mtls.load(); err != nil {
+		fmt.Fprintln(stderr, "coffer admin:", err)
+		return 1
+	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "coffer admin %s: unexpected argument %q\n", cmd, fs.Arg(0))
 		return 2
 	}
-	cc, err := runtime.Dial("passthrough:///" + *addr)
+	cc, err := runtime.Dial("passthrough:///"+*addr, mtls.creds(discovery.Metadata))
 	if err != nil {
 		fmt.Fprintln(stderr, "coffer admin:", err)
 		return 1

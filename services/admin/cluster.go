@@ -19,6 +19,7 @@ import (
 	blobclient "github.com/coffer-project/coffer/blobstore/client"
 	blobv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/blob/v1"
 	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
+	"github.com/coffer-project/coffer/services/certs"
 	"github.com/coffer-project/coffer/services/discovery"
 	"github.com/coffer-project/coffer/services/runtime"
 )
@@ -104,15 +105,20 @@ func adminCluster(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	verify := fs.Bool("verify", false, "with --shards: list every node's files and count a shard present only when its file exists")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	timeout := fs.Duration("timeout", 60*time.Second, "how long the whole report may take")
+	mtls := addMTLSFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
+	if err := mtls.load(); err != nil {
+		fmt.Fprintln(stderr, "coffer admin cluster:", err)
+		return 1
+	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	rep := gatherCluster(ctx, clusterQuery{etcd: *etcdEPs, prefix: *prefix, meta: *addr, blobs: *blobAddrs, shards: *shards, verify: *verify})
+	rep := gatherCluster(ctx, clusterQuery{etcd: *etcdEPs, prefix: *prefix, meta: *addr, blobs: *blobAddrs, shards: *shards, verify: *verify, mtls: mtls})
 	if *asJSON {
 		b, err := json.MarshalIndent(rep, "", "  ")
 		if err != nil {
@@ -132,6 +138,7 @@ func adminCluster(ctx context.Context, args []string, stdout, stderr io.Writer) 
 type clusterQuery struct {
 	etcd, prefix, meta, blobs string
 	shards, verify            bool
+	mtls                      *mtlsFlags
 }
 
 // ClusterQuery says where a cluster report looks: the etcd the roles
@@ -140,19 +147,23 @@ type clusterQuery struct {
 type ClusterQuery struct {
 	Etcd, EtcdPrefix    string
 	Metadata, Blobstore string
+	// Identity is the caller's mutual-TLS identity when the cluster runs
+	// mutual TLS (nil: plaintext).
+	Identity *certs.Identity
 }
 
 // GatherCluster builds the report `coffer admin cluster --shards=false`
 // prints, for a serving process to show (the web console's Cluster page).
 // What cannot be reached is reported, not fatal; ctx bounds the whole.
 func GatherCluster(ctx context.Context, q ClusterQuery) *ClusterReport {
-	return gatherCluster(ctx, clusterQuery{etcd: q.Etcd, prefix: q.EtcdPrefix, meta: q.Metadata, blobs: q.Blobstore})
+	return gatherCluster(ctx, clusterQuery{etcd: q.Etcd, prefix: q.EtcdPrefix, meta: q.Metadata, blobs: q.Blobstore, mtls: &mtlsFlags{id: q.Identity}})
 }
 
 // conns caches one connection per address for a report.
 type conns struct {
-	mu sync.Mutex
-	m  map[string]*grpc.ClientConn
+	mu   sync.Mutex
+	m    map[string]*grpc.ClientConn
+	mtls *mtlsFlags
 }
 
 func (c *conns) get(addr string) (*grpc.ClientConn, error) {
@@ -161,7 +172,8 @@ func (c *conns) get(addr string) (*grpc.ClientConn, error) {
 	if cc := c.m[addr]; cc != nil {
 		return cc, nil
 	}
-	cc, err := runtime.Dial("passthrough:///"+addr, blobclient.DialOptions()...)
+	// Metadata nodes and blobstore nodes alike: any cluster role.
+	cc, err := runtime.Dial("passthrough:///"+addr, append(blobclient.DialOptions(), c.mtls.creds(""))...)
 	if err != nil {
 		return nil, err
 	}
@@ -179,13 +191,17 @@ func (c *conns) close() {
 // fatal.
 func gatherCluster(ctx context.Context, q clusterQuery) *ClusterReport {
 	rep := &ClusterReport{Roles: map[string][]discovery.Instance{}}
-	cs := &conns{m: map[string]*grpc.ClientConn{}}
+	cs := &conns{m: map[string]*grpc.ClientConn{}, mtls: q.mtls}
 	defer cs.close()
 
 	var metaAddrs, blobAddrs []string
 	if q.etcd != "" {
 		rep.Etcd = q.etcd
-		e, err := discovery.NewEtcd(discovery.EtcdOptions{Endpoints: splitList(q.etcd), Prefix: q.prefix})
+		opts := discovery.EtcdOptions{Endpoints: splitList(q.etcd), Prefix: q.prefix}
+		if id := q.mtls.identity(); id != nil {
+			opts.TLS = id.EtcdClientConfig()
+		}
+		e, err := discovery.NewEtcd(opts)
 		if err == nil {
 			defer e.Close()
 			for _, role := range discovery.Roles {

@@ -14,7 +14,8 @@ import (
 // process's, at the addresses it was given or bound.
 func (p *Process) clusterStatus(ctx context.Context) (any, error) {
 	dc := p.cfg.Discovery
-	q := admin.ClusterQuery{Etcd: dc.EtcdEndpoints, EtcdPrefix: dc.EtcdPrefix, Metadata: first(dc.MetadataAddrs), Blobstore: dc.BlobstoreAddrs}
+	q := admin.ClusterQuery{Etcd: dc.EtcdEndpoints, EtcdPrefix: dc.EtcdPrefix, Metadata: first(dc.MetadataAddrs), Blobstore: dc.BlobstoreAddrs,
+		Identity: p.rt.Identity()}
 	if !dc.UsesEtcd() {
 		if q.Metadata == "" {
 			q.Metadata = p.rt.GRPCAddr()

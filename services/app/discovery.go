@@ -25,12 +25,18 @@ func (p *Process) openDiscovery() error {
 			eps = append(eps, ep)
 		}
 	}
-	e, err := discovery.NewEtcd(discovery.EtcdOptions{
+	opts := discovery.EtcdOptions{
 		Endpoints: eps,
 		Prefix:    dc.EtcdPrefix,
 		LeaseTTL:  dc.LeaseTTL,
 		Log:       p.log.With("component", "discovery"),
-	})
+	}
+	if id := p.rt.Identity(); id != nil {
+		// With mutual TLS between roles, etcd is spoken to over TLS with
+		// this process's certificate too (etcd: --client-cert-auth).
+		opts.TLS = id.EtcdClientConfig()
+	}
+	e, err := discovery.NewEtcd(opts)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/coffer-project/coffer/gateway"
 	"github.com/coffer-project/coffer/gateway/objects"
 	"github.com/coffer-project/coffer/metadata"
+	"github.com/coffer-project/coffer/metadata/store"
 	authv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/auth/v1"
 	blobv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/blob/v1"
 	corsv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/cors/v1"
@@ -62,7 +63,7 @@ func Start(ctx context.Context, cfg *Config, out io.Writer, log *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
-	rt, err := runtime.New(cfg.Runtime, log)
+	rt, err := runtime.New(cfg.Runtime, log, runtime.WithPolicy(access))
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +112,19 @@ func (p *Process) build(name string, out io.Writer) (Service, error) {
 	log := p.log.With("role", name)
 	switch name {
 	case discovery.Metadata:
-		return metadata.New(p.cfg.Metadata, metadata.Deps{Log: log, Registerer: p.rt.Registry(), GRPCAddr: p.rt.GRPCAddr()})
+		// Operators' lifecycle runs are checked with authd (lazily: authd
+		// starts after metadata).
+		auth, err := p.dial(discovery.Authd)
+		if err != nil {
+			return nil, err
+		}
+		deps := metadata.Deps{Log: log, Registerer: p.rt.Registry(), GRPCAddr: p.rt.GRPCAddr(),
+			Auth:        authv1.NewAuthServiceClient(auth),
+			DialOptions: []grpc.DialOption{p.rt.ClientCredentials(discovery.Metadata)}}
+		if id := p.rt.Identity(); id != nil {
+			deps.RaftTLS = &store.TLS{Server: id.ServerConfig(discovery.Metadata), Client: id.ClientConfig(discovery.Metadata)}
+		}
+		return metadata.New(p.cfg.Metadata, deps)
 	case discovery.Blobstore:
 		// A node heals and garbage-collects with the metadata (which blobs
 		// are referenced, where their shards belong) and its peers (which
@@ -120,10 +133,16 @@ func (p *Process) build(name string, out io.Writer) (Service, error) {
 		if err != nil {
 			return nil, err
 		}
+		auth, err := p.dial(discovery.Authd)
+		if err != nil {
+			return nil, err
+		}
 		bs, err := blobstore.New(p.cfg.Blobstore, blobstore.Deps{
-			Log:   log,
-			Meta:  metadatav1.NewMetadataServiceClient(meta),
-			Peers: p.blobNodes,
+			Log:        log,
+			Meta:       metadatav1.NewMetadataServiceClient(meta),
+			Peers:      p.blobNodes,
+			Auth:       authv1.NewAuthServiceClient(auth),
+			Registerer: p.rt.Registry(),
 		})
 		p.blobstore = bs
 		return bs, err
@@ -176,7 +195,8 @@ func (p *Process) dial(role string) (*grpc.ClientConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	cc, err := runtime.Dial(target, p.disc.DialOptions(role)...)
+	opts := append(p.disc.DialOptions(role), p.rt.ClientCredentials(role))
+	cc, err := runtime.Dial(target, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +248,8 @@ func (p *Process) dialAddr(addr string) (*grpc.ClientConn, error) {
 	if cc := p.conns[key]; cc != nil {
 		return cc, nil
 	}
-	cc, err := runtime.Dial("passthrough:///"+addr, blobclient.DialOptions()...)
+	opts := append(blobclient.DialOptions(), p.rt.ClientCredentials(discovery.Blobstore))
+	cc, err := runtime.Dial("passthrough:///"+addr, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -111,3 +111,11 @@ func hasRole(cert *x509.Certificate, want []string) error {
 	}
 	return fmt.Errorf("certs: the peer is %s, not %s", strings.Join(have, ","), strings.Join(want, " or "))
 }
+
+// EtcdClientConfig is the TLS configuration of this process's etcd client:
+// etcd's certificate checked against the cluster CA and for the host name
+// dialled (etcd is reached by name), this process's certificate presented
+// (etcd runs with --client-cert-auth).
+func (id *Identity) EtcdClientConfig() *tls.Config {
+	return &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: id.Pool, GetClientCertificate: id.Pair.GetClientCertificate}
+}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	authv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/auth/v1"
 	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
 	"github.com/coffer-project/coffer/services/app"
 	"github.com/coffer-project/coffer/services/runtime"
@@ -140,6 +141,25 @@ func (c *Cluster) AccountID() string {
 	return resp.GetAccount().GetAccountId()
 }
 
+// AccountToken returns a B2 account token of the bootstrap key (every
+// capability): what key management (authd CreateKey, ListKeys, DeleteKey)
+// and operator runs (lifecycle, maintenance) take with each call.
+func (c *Cluster) AccountToken() string {
+	c.t.Helper()
+	cc, err := runtime.Dial("passthrough:///" + c.Process.GRPCAddr())
+	if err != nil {
+		c.t.Fatalf("clustertest: dial: %v", err)
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := authv1.NewAuthServiceClient(cc).AuthorizeAccount(ctx, &authv1.AuthorizeAccountRequest{KeyId: AccessKeyID, Secret: SecretKey})
+	if err != nil {
+		c.t.Fatalf("clustertest: authorize the bootstrap key: %v", err)
+	}
+	return resp.GetAuthorizationToken()
+}
+
 // Gateway is another gateway process in front of the cluster's roles (as
 // a second gateway of a real cluster, with its own caches).
 type Gateway struct {
@@ -170,5 +190,5 @@ func (c *Cluster) StartGateway(t testing.TB, extraArgs ...string) *Gateway {
 		defer cancel()
 		p.Stop(ctx)
 	})
-	return &Gateway{Endpoint: "http://" + p.HTTPAddr(), Process: p}
+	return &Gateway{Endpoint: p.HTTPURL(), Process: p}
 }

@@ -2,6 +2,7 @@ package discovery
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,6 +60,9 @@ type EtcdOptions struct {
 	LeaseTTL time.Duration
 	// Log receives registration and watch trouble; nil discards.
 	Log *slog.Logger
+	// TLS, when set, is the client's TLS configuration (etcd with
+	// --client-cert-auth): endpoints without a scheme then use TLS too.
+	TLS *tls.Config
 }
 
 // Etcd is discovery through etcd. Each role instance registers under
@@ -103,6 +107,7 @@ func NewEtcd(opts EtcdOptions) (*Etcd, error) {
 	}
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints: opts.Endpoints,
+		TLS:       opts.TLS,
 		// A short timeout for the client's own setup calls; every call
 		// we make carries its own deadline.
 		DialTimeout:          5 * time.Second,

@@ -17,8 +17,8 @@ import (
 // connection is lazy: dialling a role that is not up yet succeeds, and calls
 // wait for it (or fail with Unavailable) as gRPC decides.
 //
-// Internal traffic is plaintext for now; mTLS is tracked in the security
-// checklist (spec/reliability.md §3.11).
+// The connection is plaintext unless extra carries transport credentials
+// (ClientCredentials: mutual TLS towards a role, the last option wins).
 func Dial(target string, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
 	opts := []grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),

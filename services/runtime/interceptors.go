@@ -38,8 +38,8 @@ func newServerMetrics(reg prometheus.Registerer) *serverMetrics {
 	return m
 }
 
-// The chain runs outermost first: request id → logging+metrics → recovery →
-// error translation → handler. Recovery sits inside logging so a recovered
+// The chain runs outermost first: request id → logging+metrics →
+// authorization (mTLS only) → recovery → error translation → handler. Recovery sits inside logging so a recovered
 // panic is logged and counted like any other Internal error.
 
 func (s *Server) unaryInterceptors() []grpc.UnaryServerInterceptor {
@@ -50,6 +50,12 @@ func (s *Server) unaryInterceptors() []grpc.UnaryServerInterceptor {
 			resp, err := h(ctx, req)
 			s.observe(ctx, info.FullMethod, start, err)
 			return resp, err
+		},
+		func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+			if err := s.authorize(ctx, info.FullMethod); err != nil {
+				return nil, errs.ToStatus(err).Err()
+			}
+			return h(ctx, req)
 		},
 		func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
 			defer func() {
@@ -84,6 +90,12 @@ func (s *Server) streamInterceptors() []grpc.StreamServerInterceptor {
 			err := h(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
 			s.observe(ctx, info.FullMethod, start, err)
 			return err
+		},
+		func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+			if err := s.authorize(ss.Context(), info.FullMethod); err != nil {
+				return errs.ToStatus(err).Err()
+			}
+			return h(srv, ss)
 		},
 		func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) (err error) {
 			defer func() {

@@ -16,12 +16,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/coffer-project/coffer/services/bufpool"
+	"github.com/coffer-project/coffer/services/certs"
 )
 
 // TransportBufferSize is the size of gRPC's read and write buffers on every
@@ -49,12 +52,17 @@ type Server struct {
 	mu     sync.Mutex
 	checks map[string]func() error
 
+	// identity is the mTLS identity (nil: plaintext); policy authorizes
+	// calls under it (mtls.go).
+	identity *certs.Identity
+	policy   Policy
+
 	stopOnce sync.Once
 }
 
 // New binds the listeners (so that their addresses are known before Serve)
 // and builds the gRPC server with the standard interceptor chain.
-func New(cfg Config, log *slog.Logger) (*Server, error) {
+func New(cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -65,9 +73,21 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		registry: prometheus.NewRegistry(),
 		checks:   map[string]func() error{},
 	}
+	for _, o := range opts {
+		o(s)
+	}
+	var err error
+	if s.identity, err = loadIdentity(cfg); err != nil {
+		return nil, err
+	}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newServerMetrics(s.registry)
+	creds := insecure.NewCredentials()
+	if s.identity != nil {
+		creds = credentials.NewTLS(s.identity.ServerConfig())
+	}
 	s.grpc = grpc.NewServer(
+		grpc.Creds(creds),
 		grpc.ChainUnaryInterceptor(s.unaryInterceptors()...),
 		grpc.ChainStreamInterceptor(s.streamInterceptors()...),
 		grpc.MaxRecvMsgSize(MaxMessageSize),
@@ -82,7 +102,6 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 
-	var err error
 	if s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
 		return nil, fmt.Errorf("runtime: listen grpc: %w", err)
 	}

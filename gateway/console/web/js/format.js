@@ -3,7 +3,7 @@
 // bytes formats a size as the seed does ("79.6 KB"): decimal units.
 export function bytes(n) {
   if (n === null || n === undefined) return '';
-  if (n < 1000) return `${n} bytes`;
+  if (n < 1000) return n === 1 ? '1 byte' : `${n} bytes`;
   const units = ['KB', 'MB', 'GB', 'TB', 'PB'];
   let v = n;
   let i = -1;

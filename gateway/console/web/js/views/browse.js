@@ -96,7 +96,7 @@ class Browser {
       h('th', { scope: 'col' }, 'Name'),
       h('th', { scope: 'col', class: 'num' }, 'Size'),
       h('th', { scope: 'col', class: 'hide-narrow' }, 'Type'),
-      h('th', { scope: 'col' }, 'Uploaded'));
+      h('th', { scope: 'col', class: 'hide-narrow' }, 'Uploaded'));
     const table = h('table', { class: 'files', 'aria-label': `Files in ${b.bucketName}/${this.prefix}` }, h('thead', {}, head), this.tbody);
     const toolbar = h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'File actions' },
       canWrite && h('button', { type: 'button', class: 'primary', on: { click: () => uploadDialog(b, this.prefix) } }, 'Upload'),
@@ -202,7 +202,7 @@ class Browser {
       h('td', { class: 'name' }, name, badge),
       h('td', { class: 'num' }, f.action === 'upload' ? bytes(f.contentLength) : ''),
       h('td', { class: 'hide-narrow' }, f.action === 'folder' ? 'Folder' : f.action === 'hide' ? '' : f.contentType),
-      h('td', {}, f.action === 'folder' ? '' : date(f.uploadTimestamp)));
+      h('td', { class: 'hide-narrow' }, f.action === 'folder' ? '' : date(f.uploadTimestamp)));
     this.tbody.appendChild(tr);
   }
 

@@ -75,7 +75,7 @@ export function details(bucket, f) {
     ['S3 URL', link(u.s3, pub)],
     ['Native URL', link(u.native, pub)],
     ['Kind', f.action === 'hide' ? 'hide marker' : f.contentType],
-    ['Size', `${bytes(f.contentLength)} (${f.contentLength.toLocaleString()} bytes)`],
+    ['Size', f.contentLength < 1000 ? bytes(f.contentLength) : `${bytes(f.contentLength)} (${f.contentLength.toLocaleString()} bytes)`],
     ['Uploaded', date(f.uploadTimestamp)],
     ['Fguid', h('span', { class: 'mono' }, f.fileId)],
     ['Sha1', h('span', { class: 'mono' }, sha1Of(f))],

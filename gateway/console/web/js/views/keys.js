@@ -52,7 +52,7 @@ export function render(main) {
   replace(main, h('div', { class: 'view-head' }, h('h1', {}, 'Application Keys'), add),
     h('p', {}, 'Application keys control access to the buckets of this account. The applicationKey is shown only once, when the key is created.'),
     err,
-    h('div', { class: 'table-wrap' }, h('table', { class: 'keys' },
+    h('div', { class: 'table-wrap' }, h('table', { class: 'keys stack' },
       h('thead', {}, h('tr', {},
         ['keyName', 'keyID', 'Bucket', 'Capabilities', 'File name prefix', 'Expiration', ''].map((t) => h('th', { scope: 'col' }, t)))),
       tbody)),
@@ -60,13 +60,14 @@ export function render(main) {
   const row = (k) => {
     const ids = k.bucketIds || (k.bucketId ? [k.bucketId] : null);
     const mine = k.applicationKeyId === session.get().keyId;
+    const cell = (label, cls, ...content) => h('td', { class: cls, dataset: { label } }, content);
     return h('tr', { dataset: { key: k.applicationKeyId } },
-      h('td', {}, k.keyName, mine ? h('span', { class: 'badge' }, 'this session') : null),
-      h('td', { class: 'mono' }, k.applicationKeyId),
-      h('td', { class: 'mono' }, ids ? ids.map((id) => (buckets.get(id) || {}).bucketName || id).join(', ') : 'All'),
-      h('td', { class: 'caps' }, k.capabilities.join(', ')),
-      h('td', { class: 'mono' }, k.namePrefix || ''),
-      h('td', {}, k.expirationTimestamp ? date(k.expirationTimestamp) : 'Never'),
+      cell('keyName', '', k.keyName, mine ? h('span', { class: 'badge' }, 'this session') : null),
+      cell('keyID', 'mono', k.applicationKeyId),
+      cell('Bucket', 'mono', ids ? ids.map((id) => (buckets.get(id) || {}).bucketName || id).join(', ') : 'All'),
+      cell('Capabilities', 'caps', k.capabilities.join(', ')),
+      cell('File name prefix', 'mono', k.namePrefix || ''),
+      cell('Expiration', '', k.expirationTimestamp ? date(k.expirationTimestamp) : 'Never'),
       h('td', {}, session.can('deleteKeys') && h('button', {
         type: 'button', class: 'danger-text', 'aria-label': `Delete key ${k.keyName}`,
         on: { click: () => deleteKey(k, mine, reload) },

@@ -936,8 +936,10 @@ type VerifyTokenResponse struct {
 	Principal *Principal             `protobuf:"bytes,1,opt,name=principal,proto3" json:"principal,omitempty"`
 	Kind      TokenKind              `protobuf:"varint,2,opt,name=kind,proto3,enum=coffer.auth.v1.TokenKind" json:"kind,omitempty"`
 	// Download tokens: the bucket and name prefix they are good for.
-	BucketId      string `protobuf:"bytes,3,opt,name=bucket_id,json=bucketId,proto3" json:"bucket_id,omitempty"`
-	NamePrefix    string `protobuf:"bytes,4,opt,name=name_prefix,json=namePrefix,proto3" json:"name_prefix,omitempty"`
+	BucketId   string `protobuf:"bytes,3,opt,name=bucket_id,json=bucketId,proto3" json:"bucket_id,omitempty"`
+	NamePrefix string `protobuf:"bytes,4,opt,name=name_prefix,json=namePrefix,proto3" json:"name_prefix,omitempty"`
+	// Download tokens: the response-header overrides they were minted with.
+	Overrides     *DownloadOverrides `protobuf:"bytes,5,opt,name=overrides,proto3" json:"overrides,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1000,6 +1002,102 @@ func (x *VerifyTokenResponse) GetNamePrefix() string {
 	return ""
 }
 
+func (x *VerifyTokenResponse) GetOverrides() *DownloadOverrides {
+	if x != nil {
+		return x.Overrides
+	}
+	return nil
+}
+
+// DownloadOverrides are B2's b2Content* response-header overrides
+// (b2ContentDisposition, b2ContentLanguage, b2Expires, b2CacheControl,
+// b2ContentEncoding, b2ContentType). A download authorization minted with
+// one binds it: downloads with that token get this value, and a request
+// asking for another is refused. Empty fields bind nothing.
+type DownloadOverrides struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	ContentDisposition string                 `protobuf:"bytes,1,opt,name=content_disposition,json=contentDisposition,proto3" json:"content_disposition,omitempty"`
+	ContentLanguage    string                 `protobuf:"bytes,2,opt,name=content_language,json=contentLanguage,proto3" json:"content_language,omitempty"`
+	Expires            string                 `protobuf:"bytes,3,opt,name=expires,proto3" json:"expires,omitempty"`
+	CacheControl       string                 `protobuf:"bytes,4,opt,name=cache_control,json=cacheControl,proto3" json:"cache_control,omitempty"`
+	ContentEncoding    string                 `protobuf:"bytes,5,opt,name=content_encoding,json=contentEncoding,proto3" json:"content_encoding,omitempty"`
+	ContentType        string                 `protobuf:"bytes,6,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *DownloadOverrides) Reset() {
+	*x = DownloadOverrides{}
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DownloadOverrides) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DownloadOverrides) ProtoMessage() {}
+
+func (x *DownloadOverrides) ProtoReflect() protoreflect.Message {
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DownloadOverrides.ProtoReflect.Descriptor instead.
+func (*DownloadOverrides) Descriptor() ([]byte, []int) {
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *DownloadOverrides) GetContentDisposition() string {
+	if x != nil {
+		return x.ContentDisposition
+	}
+	return ""
+}
+
+func (x *DownloadOverrides) GetContentLanguage() string {
+	if x != nil {
+		return x.ContentLanguage
+	}
+	return ""
+}
+
+func (x *DownloadOverrides) GetExpires() string {
+	if x != nil {
+		return x.Expires
+	}
+	return ""
+}
+
+func (x *DownloadOverrides) GetCacheControl() string {
+	if x != nil {
+		return x.CacheControl
+	}
+	return ""
+}
+
+func (x *DownloadOverrides) GetContentEncoding() string {
+	if x != nil {
+		return x.ContentEncoding
+	}
+	return ""
+}
+
+func (x *DownloadOverrides) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
 // CreateUploadTokenRequest issues an upload token.
 type CreateUploadTokenRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1013,7 +1111,7 @@ type CreateUploadTokenRequest struct {
 
 func (x *CreateUploadTokenRequest) Reset() {
 	*x = CreateUploadTokenRequest{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[12]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1025,7 +1123,7 @@ func (x *CreateUploadTokenRequest) String() string {
 func (*CreateUploadTokenRequest) ProtoMessage() {}
 
 func (x *CreateUploadTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[12]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1038,7 +1136,7 @@ func (x *CreateUploadTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUploadTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateUploadTokenRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{12}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateUploadTokenRequest) GetAccountToken() string {
@@ -1066,7 +1164,7 @@ type CreateUploadTokenResponse struct {
 
 func (x *CreateUploadTokenResponse) Reset() {
 	*x = CreateUploadTokenResponse{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[13]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1078,7 +1176,7 @@ func (x *CreateUploadTokenResponse) String() string {
 func (*CreateUploadTokenResponse) ProtoMessage() {}
 
 func (x *CreateUploadTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[13]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1091,7 +1189,7 @@ func (x *CreateUploadTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUploadTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateUploadTokenResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{13}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreateUploadTokenResponse) GetAuthorizationToken() string {
@@ -1116,13 +1214,15 @@ type CreateDownloadAuthorizationRequest struct {
 	FileNamePrefix string                 `protobuf:"bytes,3,opt,name=file_name_prefix,json=fileNamePrefix,proto3" json:"file_name_prefix,omitempty"`
 	// 1 to 604800.
 	ValidDurationSeconds int64 `protobuf:"varint,4,opt,name=valid_duration_seconds,json=validDurationSeconds,proto3" json:"valid_duration_seconds,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// The overrides the token binds (bound into the token itself).
+	Overrides     *DownloadOverrides `protobuf:"bytes,5,opt,name=overrides,proto3" json:"overrides,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateDownloadAuthorizationRequest) Reset() {
 	*x = CreateDownloadAuthorizationRequest{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[14]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1134,7 +1234,7 @@ func (x *CreateDownloadAuthorizationRequest) String() string {
 func (*CreateDownloadAuthorizationRequest) ProtoMessage() {}
 
 func (x *CreateDownloadAuthorizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[14]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1147,7 +1247,7 @@ func (x *CreateDownloadAuthorizationRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use CreateDownloadAuthorizationRequest.ProtoReflect.Descriptor instead.
 func (*CreateDownloadAuthorizationRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{14}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CreateDownloadAuthorizationRequest) GetAccountToken() string {
@@ -1178,6 +1278,13 @@ func (x *CreateDownloadAuthorizationRequest) GetValidDurationSeconds() int64 {
 	return 0
 }
 
+func (x *CreateDownloadAuthorizationRequest) GetOverrides() *DownloadOverrides {
+	if x != nil {
+		return x.Overrides
+	}
+	return nil
+}
+
 // CreateDownloadAuthorizationResponse returns the token.
 type CreateDownloadAuthorizationResponse struct {
 	state              protoimpl.MessageState `protogen:"open.v1"`
@@ -1188,7 +1295,7 @@ type CreateDownloadAuthorizationResponse struct {
 
 func (x *CreateDownloadAuthorizationResponse) Reset() {
 	*x = CreateDownloadAuthorizationResponse{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[15]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1200,7 +1307,7 @@ func (x *CreateDownloadAuthorizationResponse) String() string {
 func (*CreateDownloadAuthorizationResponse) ProtoMessage() {}
 
 func (x *CreateDownloadAuthorizationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[15]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1213,7 +1320,7 @@ func (x *CreateDownloadAuthorizationResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use CreateDownloadAuthorizationResponse.ProtoReflect.Descriptor instead.
 func (*CreateDownloadAuthorizationResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{15}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CreateDownloadAuthorizationResponse) GetAuthorizationToken() string {
@@ -1234,7 +1341,7 @@ type AuthorizeRequest struct {
 
 func (x *AuthorizeRequest) Reset() {
 	*x = AuthorizeRequest{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[16]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1246,7 +1353,7 @@ func (x *AuthorizeRequest) String() string {
 func (*AuthorizeRequest) ProtoMessage() {}
 
 func (x *AuthorizeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[16]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1259,7 +1366,7 @@ func (x *AuthorizeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeRequest.ProtoReflect.Descriptor instead.
 func (*AuthorizeRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{16}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AuthorizeRequest) GetPrincipal() *Principal {
@@ -1285,7 +1392,7 @@ type AuthorizeResponse struct {
 
 func (x *AuthorizeResponse) Reset() {
 	*x = AuthorizeResponse{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[17]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1297,7 +1404,7 @@ func (x *AuthorizeResponse) String() string {
 func (*AuthorizeResponse) ProtoMessage() {}
 
 func (x *AuthorizeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[17]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1310,7 +1417,7 @@ func (x *AuthorizeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeResponse.ProtoReflect.Descriptor instead.
 func (*AuthorizeResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{17}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{18}
 }
 
 // CreateKeyRequest creates a key.
@@ -1323,15 +1430,18 @@ type CreateKeyRequest struct {
 	// 0: never expires; else 1 to 86400000 (1000 days).
 	ValidDurationSeconds int64 `protobuf:"varint,5,opt,name=valid_duration_seconds,json=validDurationSeconds,proto3" json:"valid_duration_seconds,omitempty"`
 	// Bootstrap only: use this key id and secret instead of generating them.
-	KeyId         string `protobuf:"bytes,6,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
-	Secret        string `protobuf:"bytes,7,opt,name=secret,proto3" json:"secret,omitempty"`
+	KeyId  string `protobuf:"bytes,6,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	Secret string `protobuf:"bytes,7,opt,name=secret,proto3" json:"secret,omitempty"`
+	// The caller's B2 account token (b2_authorize_account); its key must hold
+	// writeKeys.
+	AccountToken  string `protobuf:"bytes,8,opt,name=account_token,json=accountToken,proto3" json:"account_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateKeyRequest) Reset() {
 	*x = CreateKeyRequest{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[18]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1343,7 +1453,7 @@ func (x *CreateKeyRequest) String() string {
 func (*CreateKeyRequest) ProtoMessage() {}
 
 func (x *CreateKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[18]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1356,7 +1466,7 @@ func (x *CreateKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateKeyRequest.ProtoReflect.Descriptor instead.
 func (*CreateKeyRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{18}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateKeyRequest) GetName() string {
@@ -1408,6 +1518,13 @@ func (x *CreateKeyRequest) GetSecret() string {
 	return ""
 }
 
+func (x *CreateKeyRequest) GetAccountToken() string {
+	if x != nil {
+		return x.AccountToken
+	}
+	return ""
+}
+
 // CreateKeyResponse returns the key and, once, its secret.
 type CreateKeyResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1419,7 +1536,7 @@ type CreateKeyResponse struct {
 
 func (x *CreateKeyResponse) Reset() {
 	*x = CreateKeyResponse{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[19]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1431,7 +1548,7 @@ func (x *CreateKeyResponse) String() string {
 func (*CreateKeyResponse) ProtoMessage() {}
 
 func (x *CreateKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[19]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1444,7 +1561,7 @@ func (x *CreateKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateKeyResponse.ProtoReflect.Descriptor instead.
 func (*CreateKeyResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{19}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CreateKeyResponse) GetKey() *KeyInfo {
@@ -1463,16 +1580,18 @@ func (x *CreateKeyResponse) GetSecret() string {
 
 // ListKeysRequest pages through keys.
 type ListKeysRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	StartKeyId    string                 `protobuf:"bytes,2,opt,name=start_key_id,json=startKeyId,proto3" json:"start_key_id,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	PageSize   int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	StartKeyId string                 `protobuf:"bytes,2,opt,name=start_key_id,json=startKeyId,proto3" json:"start_key_id,omitempty"`
+	// The caller's B2 account token; its key must hold listKeys.
+	AccountToken  string `protobuf:"bytes,3,opt,name=account_token,json=accountToken,proto3" json:"account_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListKeysRequest) Reset() {
 	*x = ListKeysRequest{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[20]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1484,7 +1603,7 @@ func (x *ListKeysRequest) String() string {
 func (*ListKeysRequest) ProtoMessage() {}
 
 func (x *ListKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[20]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1497,7 +1616,7 @@ func (x *ListKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListKeysRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{20}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListKeysRequest) GetPageSize() int32 {
@@ -1514,6 +1633,13 @@ func (x *ListKeysRequest) GetStartKeyId() string {
 	return ""
 }
 
+func (x *ListKeysRequest) GetAccountToken() string {
+	if x != nil {
+		return x.AccountToken
+	}
+	return ""
+}
+
 // ListKeysResponse returns one page.
 type ListKeysResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1525,7 +1651,7 @@ type ListKeysResponse struct {
 
 func (x *ListKeysResponse) Reset() {
 	*x = ListKeysResponse{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[21]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1537,7 +1663,7 @@ func (x *ListKeysResponse) String() string {
 func (*ListKeysResponse) ProtoMessage() {}
 
 func (x *ListKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[21]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1550,7 +1676,7 @@ func (x *ListKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListKeysResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{21}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListKeysResponse) GetKeys() []*KeyInfo {
@@ -1569,15 +1695,17 @@ func (x *ListKeysResponse) GetNextKeyId() string {
 
 // DeleteKeyRequest deletes a key.
 type DeleteKeyRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	KeyId         string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	KeyId string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// The caller's B2 account token; its key must hold deleteKeys.
+	AccountToken  string `protobuf:"bytes,2,opt,name=account_token,json=accountToken,proto3" json:"account_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DeleteKeyRequest) Reset() {
 	*x = DeleteKeyRequest{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[22]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1589,7 +1717,7 @@ func (x *DeleteKeyRequest) String() string {
 func (*DeleteKeyRequest) ProtoMessage() {}
 
 func (x *DeleteKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[22]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1602,12 +1730,19 @@ func (x *DeleteKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteKeyRequest.ProtoReflect.Descriptor instead.
 func (*DeleteKeyRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{22}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *DeleteKeyRequest) GetKeyId() string {
 	if x != nil {
 		return x.KeyId
+	}
+	return ""
+}
+
+func (x *DeleteKeyRequest) GetAccountToken() string {
+	if x != nil {
+		return x.AccountToken
 	}
 	return ""
 }
@@ -1622,7 +1757,7 @@ type DeleteKeyResponse struct {
 
 func (x *DeleteKeyResponse) Reset() {
 	*x = DeleteKeyResponse{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[23]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1634,7 +1769,7 @@ func (x *DeleteKeyResponse) String() string {
 func (*DeleteKeyResponse) ProtoMessage() {}
 
 func (x *DeleteKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[23]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1647,7 +1782,7 @@ func (x *DeleteKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteKeyResponse.ProtoReflect.Descriptor instead.
 func (*DeleteKeyResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{23}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *DeleteKeyResponse) GetKey() *KeyInfo {
@@ -1668,7 +1803,7 @@ type GenerateDataKeyRequest struct {
 
 func (x *GenerateDataKeyRequest) Reset() {
 	*x = GenerateDataKeyRequest{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[24]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1680,7 +1815,7 @@ func (x *GenerateDataKeyRequest) String() string {
 func (*GenerateDataKeyRequest) ProtoMessage() {}
 
 func (x *GenerateDataKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[24]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1693,7 +1828,7 @@ func (x *GenerateDataKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateDataKeyRequest.ProtoReflect.Descriptor instead.
 func (*GenerateDataKeyRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{24}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GenerateDataKeyRequest) GetContext() string {
@@ -1718,7 +1853,7 @@ type GenerateDataKeyResponse struct {
 
 func (x *GenerateDataKeyResponse) Reset() {
 	*x = GenerateDataKeyResponse{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[25]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1730,7 +1865,7 @@ func (x *GenerateDataKeyResponse) String() string {
 func (*GenerateDataKeyResponse) ProtoMessage() {}
 
 func (x *GenerateDataKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[25]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1743,7 +1878,7 @@ func (x *GenerateDataKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateDataKeyResponse.ProtoReflect.Descriptor instead.
 func (*GenerateDataKeyResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{25}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GenerateDataKeyResponse) GetDataKey() []byte {
@@ -1780,7 +1915,7 @@ type UnwrapDataKeyRequest struct {
 
 func (x *UnwrapDataKeyRequest) Reset() {
 	*x = UnwrapDataKeyRequest{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[26]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1792,7 +1927,7 @@ func (x *UnwrapDataKeyRequest) String() string {
 func (*UnwrapDataKeyRequest) ProtoMessage() {}
 
 func (x *UnwrapDataKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[26]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1805,7 +1940,7 @@ func (x *UnwrapDataKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnwrapDataKeyRequest.ProtoReflect.Descriptor instead.
 func (*UnwrapDataKeyRequest) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{26}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *UnwrapDataKeyRequest) GetContext() string {
@@ -1839,7 +1974,7 @@ type UnwrapDataKeyResponse struct {
 
 func (x *UnwrapDataKeyResponse) Reset() {
 	*x = UnwrapDataKeyResponse{}
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[27]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1851,7 +1986,7 @@ func (x *UnwrapDataKeyResponse) String() string {
 func (*UnwrapDataKeyResponse) ProtoMessage() {}
 
 func (x *UnwrapDataKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coffer_auth_v1_auth_proto_msgTypes[27]
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1864,12 +1999,103 @@ func (x *UnwrapDataKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnwrapDataKeyResponse.ProtoReflect.Descriptor instead.
 func (*UnwrapDataKeyResponse) Descriptor() ([]byte, []int) {
-	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{27}
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *UnwrapDataKeyResponse) GetDataKey() []byte {
 	if x != nil {
 		return x.DataKey
+	}
+	return nil
+}
+
+// VerifyOperatorRequest carries the operator's credential.
+type VerifyOperatorRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A B2 account token (AuthorizeAccount).
+	AccountToken  string `protobuf:"bytes,1,opt,name=account_token,json=accountToken,proto3" json:"account_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyOperatorRequest) Reset() {
+	*x = VerifyOperatorRequest{}
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyOperatorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyOperatorRequest) ProtoMessage() {}
+
+func (x *VerifyOperatorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyOperatorRequest.ProtoReflect.Descriptor instead.
+func (*VerifyOperatorRequest) Descriptor() ([]byte, []int) {
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *VerifyOperatorRequest) GetAccountToken() string {
+	if x != nil {
+		return x.AccountToken
+	}
+	return ""
+}
+
+// VerifyOperatorResponse identifies the operator.
+type VerifyOperatorResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Principal     *Principal             `protobuf:"bytes,1,opt,name=principal,proto3" json:"principal,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyOperatorResponse) Reset() {
+	*x = VerifyOperatorResponse{}
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyOperatorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyOperatorResponse) ProtoMessage() {}
+
+func (x *VerifyOperatorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_coffer_auth_v1_auth_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyOperatorResponse.ProtoReflect.Descriptor instead.
+func (*VerifyOperatorResponse) Descriptor() ([]byte, []int) {
+	return file_coffer_auth_v1_auth_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *VerifyOperatorResponse) GetPrincipal() *Principal {
+	if x != nil {
+		return x.Principal
 	}
 	return nil
 }
@@ -1956,30 +2182,39 @@ const file_coffer_auth_v1_auth_proto_rawDesc = "" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12/\n" +
 	"\x05kinds\x18\x02 \x03(\x0e2\x19.coffer.auth.v1.TokenKindR\x05kinds\x12.\n" +
 	"\x06access\x18\x03 \x01(\v2\x16.coffer.auth.v1.AccessR\x06access\x12#\n" +
-	"\rupload_target\x18\x04 \x01(\tR\fuploadTarget\"\xbb\x01\n" +
+	"\rupload_target\x18\x04 \x01(\tR\fuploadTarget\"\xfc\x01\n" +
 	"\x13VerifyTokenResponse\x127\n" +
 	"\tprincipal\x18\x01 \x01(\v2\x19.coffer.auth.v1.PrincipalR\tprincipal\x12-\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x19.coffer.auth.v1.TokenKindR\x04kind\x12\x1b\n" +
 	"\tbucket_id\x18\x03 \x01(\tR\bbucketId\x12\x1f\n" +
 	"\vname_prefix\x18\x04 \x01(\tR\n" +
-	"namePrefix\"W\n" +
+	"namePrefix\x12?\n" +
+	"\toverrides\x18\x05 \x01(\v2!.coffer.auth.v1.DownloadOverridesR\toverrides\"\xfc\x01\n" +
+	"\x11DownloadOverrides\x12/\n" +
+	"\x13content_disposition\x18\x01 \x01(\tR\x12contentDisposition\x12)\n" +
+	"\x10content_language\x18\x02 \x01(\tR\x0fcontentLanguage\x12\x18\n" +
+	"\aexpires\x18\x03 \x01(\tR\aexpires\x12#\n" +
+	"\rcache_control\x18\x04 \x01(\tR\fcacheControl\x12)\n" +
+	"\x10content_encoding\x18\x05 \x01(\tR\x0fcontentEncoding\x12!\n" +
+	"\fcontent_type\x18\x06 \x01(\tR\vcontentType\"W\n" +
 	"\x18CreateUploadTokenRequest\x12#\n" +
 	"\raccount_token\x18\x01 \x01(\tR\faccountToken\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\tR\x06target\"\x8b\x01\n" +
 	"\x19CreateUploadTokenResponse\x12/\n" +
 	"\x13authorization_token\x18\x01 \x01(\tR\x12authorizationToken\x12=\n" +
-	"\x1bexpiration_time_unix_millis\x18\x02 \x01(\x03R\x18expirationTimeUnixMillis\"\xc6\x01\n" +
+	"\x1bexpiration_time_unix_millis\x18\x02 \x01(\x03R\x18expirationTimeUnixMillis\"\x87\x02\n" +
 	"\"CreateDownloadAuthorizationRequest\x12#\n" +
 	"\raccount_token\x18\x01 \x01(\tR\faccountToken\x12\x1b\n" +
 	"\tbucket_id\x18\x02 \x01(\tR\bbucketId\x12(\n" +
 	"\x10file_name_prefix\x18\x03 \x01(\tR\x0efileNamePrefix\x124\n" +
-	"\x16valid_duration_seconds\x18\x04 \x01(\x03R\x14validDurationSeconds\"V\n" +
+	"\x16valid_duration_seconds\x18\x04 \x01(\x03R\x14validDurationSeconds\x12?\n" +
+	"\toverrides\x18\x05 \x01(\v2!.coffer.auth.v1.DownloadOverridesR\toverrides\"V\n" +
 	"#CreateDownloadAuthorizationResponse\x12/\n" +
 	"\x13authorization_token\x18\x01 \x01(\tR\x12authorizationToken\"{\n" +
 	"\x10AuthorizeRequest\x127\n" +
 	"\tprincipal\x18\x01 \x01(\v2\x19.coffer.auth.v1.PrincipalR\tprincipal\x12.\n" +
 	"\x06access\x18\x02 \x01(\v2\x16.coffer.auth.v1.AccessR\x06access\"\x13\n" +
-	"\x11AuthorizeResponse\"\xef\x01\n" +
+	"\x11AuthorizeResponse\"\x94\x02\n" +
 	"\x10CreateKeyRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\"\n" +
 	"\fcapabilities\x18\x02 \x03(\tR\fcapabilities\x12\x1d\n" +
@@ -1989,19 +2224,22 @@ const file_coffer_auth_v1_auth_proto_rawDesc = "" +
 	"namePrefix\x124\n" +
 	"\x16valid_duration_seconds\x18\x05 \x01(\x03R\x14validDurationSeconds\x12\x15\n" +
 	"\x06key_id\x18\x06 \x01(\tR\x05keyId\x12\x16\n" +
-	"\x06secret\x18\a \x01(\tR\x06secret\"V\n" +
+	"\x06secret\x18\a \x01(\tR\x06secret\x12#\n" +
+	"\raccount_token\x18\b \x01(\tR\faccountToken\"V\n" +
 	"\x11CreateKeyResponse\x12)\n" +
 	"\x03key\x18\x01 \x01(\v2\x17.coffer.auth.v1.KeyInfoR\x03key\x12\x16\n" +
-	"\x06secret\x18\x02 \x01(\tR\x06secret\"P\n" +
+	"\x06secret\x18\x02 \x01(\tR\x06secret\"u\n" +
 	"\x0fListKeysRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12 \n" +
 	"\fstart_key_id\x18\x02 \x01(\tR\n" +
-	"startKeyId\"_\n" +
+	"startKeyId\x12#\n" +
+	"\raccount_token\x18\x03 \x01(\tR\faccountToken\"_\n" +
 	"\x10ListKeysResponse\x12+\n" +
 	"\x04keys\x18\x01 \x03(\v2\x17.coffer.auth.v1.KeyInfoR\x04keys\x12\x1e\n" +
-	"\vnext_key_id\x18\x02 \x01(\tR\tnextKeyId\")\n" +
+	"\vnext_key_id\x18\x02 \x01(\tR\tnextKeyId\"N\n" +
 	"\x10DeleteKeyRequest\x12\x15\n" +
-	"\x06key_id\x18\x01 \x01(\tR\x05keyId\">\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12#\n" +
+	"\raccount_token\x18\x02 \x01(\tR\faccountToken\">\n" +
 	"\x11DeleteKeyResponse\x12)\n" +
 	"\x03key\x18\x01 \x01(\v2\x17.coffer.auth.v1.KeyInfoR\x03key\"2\n" +
 	"\x16GenerateDataKeyRequest\x12\x18\n" +
@@ -2019,12 +2257,16 @@ const file_coffer_auth_v1_auth_proto_rawDesc = "" +
 	"\vkek_version\x18\x03 \x01(\rR\n" +
 	"kekVersion\"2\n" +
 	"\x15UnwrapDataKeyResponse\x12\x19\n" +
-	"\bdata_key\x18\x01 \x01(\fR\adataKey*o\n" +
+	"\bdata_key\x18\x01 \x01(\fR\adataKey\"<\n" +
+	"\x15VerifyOperatorRequest\x12#\n" +
+	"\raccount_token\x18\x01 \x01(\tR\faccountToken\"Q\n" +
+	"\x16VerifyOperatorResponse\x127\n" +
+	"\tprincipal\x18\x01 \x01(\v2\x19.coffer.auth.v1.PrincipalR\tprincipal*o\n" +
 	"\tTokenKind\x12\x1a\n" +
 	"\x16TOKEN_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12TOKEN_KIND_ACCOUNT\x10\x01\x12\x15\n" +
 	"\x11TOKEN_KIND_UPLOAD\x10\x02\x12\x17\n" +
-	"\x13TOKEN_KIND_DOWNLOAD\x10\x032\x85\t\n" +
+	"\x13TOKEN_KIND_DOWNLOAD\x10\x032\xe6\t\n" +
 	"\vAuthService\x12V\n" +
 	"\vVerifySigV4\x12\".coffer.auth.v1.VerifySigV4Request\x1a#.coffer.auth.v1.VerifySigV4Response\x12e\n" +
 	"\x10VerifyPostPolicy\x12'.coffer.auth.v1.VerifyPostPolicyRequest\x1a(.coffer.auth.v1.VerifyPostPolicyResponse\x12e\n" +
@@ -2035,7 +2277,8 @@ const file_coffer_auth_v1_auth_proto_rawDesc = "" +
 	"\tAuthorize\x12 .coffer.auth.v1.AuthorizeRequest\x1a!.coffer.auth.v1.AuthorizeResponse\x12P\n" +
 	"\tCreateKey\x12 .coffer.auth.v1.CreateKeyRequest\x1a!.coffer.auth.v1.CreateKeyResponse\x12M\n" +
 	"\bListKeys\x12\x1f.coffer.auth.v1.ListKeysRequest\x1a .coffer.auth.v1.ListKeysResponse\x12P\n" +
-	"\tDeleteKey\x12 .coffer.auth.v1.DeleteKeyRequest\x1a!.coffer.auth.v1.DeleteKeyResponse\x12b\n" +
+	"\tDeleteKey\x12 .coffer.auth.v1.DeleteKeyRequest\x1a!.coffer.auth.v1.DeleteKeyResponse\x12_\n" +
+	"\x0eVerifyOperator\x12%.coffer.auth.v1.VerifyOperatorRequest\x1a&.coffer.auth.v1.VerifyOperatorResponse\x12b\n" +
 	"\x0fGenerateDataKey\x12&.coffer.auth.v1.GenerateDataKeyRequest\x1a'.coffer.auth.v1.GenerateDataKeyResponse\x12\\\n" +
 	"\rUnwrapDataKey\x12$.coffer.auth.v1.UnwrapDataKeyRequest\x1a%.coffer.auth.v1.UnwrapDataKeyResponseB\xbe\x01\n" +
 	"\x12com.coffer.auth.v1B\tAuthProtoP\x01ZCgithub.com/coffer-project/coffer/proto/gen/go/coffer/auth/v1;authv1\xa2\x02\x03CAX\xaa\x02\x0eCoffer.Auth.V1\xca\x02\x0eCoffer\\Auth\\V1\xe2\x02\x1aCoffer\\Auth\\V1\\GPBMetadata\xea\x02\x10Coffer::Auth::V1b\x06proto3"
@@ -2053,7 +2296,7 @@ func file_coffer_auth_v1_auth_proto_rawDescGZIP() []byte {
 }
 
 var file_coffer_auth_v1_auth_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_coffer_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_coffer_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_coffer_auth_v1_auth_proto_goTypes = []any{
 	(TokenKind)(0),                              // 0: coffer.auth.v1.TokenKind
 	(*Principal)(nil),                           // 1: coffer.auth.v1.Principal
@@ -2068,22 +2311,25 @@ var file_coffer_auth_v1_auth_proto_goTypes = []any{
 	(*AuthorizeAccountResponse)(nil),            // 10: coffer.auth.v1.AuthorizeAccountResponse
 	(*VerifyTokenRequest)(nil),                  // 11: coffer.auth.v1.VerifyTokenRequest
 	(*VerifyTokenResponse)(nil),                 // 12: coffer.auth.v1.VerifyTokenResponse
-	(*CreateUploadTokenRequest)(nil),            // 13: coffer.auth.v1.CreateUploadTokenRequest
-	(*CreateUploadTokenResponse)(nil),           // 14: coffer.auth.v1.CreateUploadTokenResponse
-	(*CreateDownloadAuthorizationRequest)(nil),  // 15: coffer.auth.v1.CreateDownloadAuthorizationRequest
-	(*CreateDownloadAuthorizationResponse)(nil), // 16: coffer.auth.v1.CreateDownloadAuthorizationResponse
-	(*AuthorizeRequest)(nil),                    // 17: coffer.auth.v1.AuthorizeRequest
-	(*AuthorizeResponse)(nil),                   // 18: coffer.auth.v1.AuthorizeResponse
-	(*CreateKeyRequest)(nil),                    // 19: coffer.auth.v1.CreateKeyRequest
-	(*CreateKeyResponse)(nil),                   // 20: coffer.auth.v1.CreateKeyResponse
-	(*ListKeysRequest)(nil),                     // 21: coffer.auth.v1.ListKeysRequest
-	(*ListKeysResponse)(nil),                    // 22: coffer.auth.v1.ListKeysResponse
-	(*DeleteKeyRequest)(nil),                    // 23: coffer.auth.v1.DeleteKeyRequest
-	(*DeleteKeyResponse)(nil),                   // 24: coffer.auth.v1.DeleteKeyResponse
-	(*GenerateDataKeyRequest)(nil),              // 25: coffer.auth.v1.GenerateDataKeyRequest
-	(*GenerateDataKeyResponse)(nil),             // 26: coffer.auth.v1.GenerateDataKeyResponse
-	(*UnwrapDataKeyRequest)(nil),                // 27: coffer.auth.v1.UnwrapDataKeyRequest
-	(*UnwrapDataKeyResponse)(nil),               // 28: coffer.auth.v1.UnwrapDataKeyResponse
+	(*DownloadOverrides)(nil),                   // 13: coffer.auth.v1.DownloadOverrides
+	(*CreateUploadTokenRequest)(nil),            // 14: coffer.auth.v1.CreateUploadTokenRequest
+	(*CreateUploadTokenResponse)(nil),           // 15: coffer.auth.v1.CreateUploadTokenResponse
+	(*CreateDownloadAuthorizationRequest)(nil),  // 16: coffer.auth.v1.CreateDownloadAuthorizationRequest
+	(*CreateDownloadAuthorizationResponse)(nil), // 17: coffer.auth.v1.CreateDownloadAuthorizationResponse
+	(*AuthorizeRequest)(nil),                    // 18: coffer.auth.v1.AuthorizeRequest
+	(*AuthorizeResponse)(nil),                   // 19: coffer.auth.v1.AuthorizeResponse
+	(*CreateKeyRequest)(nil),                    // 20: coffer.auth.v1.CreateKeyRequest
+	(*CreateKeyResponse)(nil),                   // 21: coffer.auth.v1.CreateKeyResponse
+	(*ListKeysRequest)(nil),                     // 22: coffer.auth.v1.ListKeysRequest
+	(*ListKeysResponse)(nil),                    // 23: coffer.auth.v1.ListKeysResponse
+	(*DeleteKeyRequest)(nil),                    // 24: coffer.auth.v1.DeleteKeyRequest
+	(*DeleteKeyResponse)(nil),                   // 25: coffer.auth.v1.DeleteKeyResponse
+	(*GenerateDataKeyRequest)(nil),              // 26: coffer.auth.v1.GenerateDataKeyRequest
+	(*GenerateDataKeyResponse)(nil),             // 27: coffer.auth.v1.GenerateDataKeyResponse
+	(*UnwrapDataKeyRequest)(nil),                // 28: coffer.auth.v1.UnwrapDataKeyRequest
+	(*UnwrapDataKeyResponse)(nil),               // 29: coffer.auth.v1.UnwrapDataKeyResponse
+	(*VerifyOperatorRequest)(nil),               // 30: coffer.auth.v1.VerifyOperatorRequest
+	(*VerifyOperatorResponse)(nil),              // 31: coffer.auth.v1.VerifyOperatorResponse
 }
 var file_coffer_auth_v1_auth_proto_depIdxs = []int32{
 	4,  // 0: coffer.auth.v1.VerifySigV4Request.headers:type_name -> coffer.auth.v1.HTTPHeader
@@ -2095,40 +2341,45 @@ var file_coffer_auth_v1_auth_proto_depIdxs = []int32{
 	2,  // 6: coffer.auth.v1.VerifyTokenRequest.access:type_name -> coffer.auth.v1.Access
 	1,  // 7: coffer.auth.v1.VerifyTokenResponse.principal:type_name -> coffer.auth.v1.Principal
 	0,  // 8: coffer.auth.v1.VerifyTokenResponse.kind:type_name -> coffer.auth.v1.TokenKind
-	1,  // 9: coffer.auth.v1.AuthorizeRequest.principal:type_name -> coffer.auth.v1.Principal
-	2,  // 10: coffer.auth.v1.AuthorizeRequest.access:type_name -> coffer.auth.v1.Access
-	3,  // 11: coffer.auth.v1.CreateKeyResponse.key:type_name -> coffer.auth.v1.KeyInfo
-	3,  // 12: coffer.auth.v1.ListKeysResponse.keys:type_name -> coffer.auth.v1.KeyInfo
-	3,  // 13: coffer.auth.v1.DeleteKeyResponse.key:type_name -> coffer.auth.v1.KeyInfo
-	5,  // 14: coffer.auth.v1.AuthService.VerifySigV4:input_type -> coffer.auth.v1.VerifySigV4Request
-	7,  // 15: coffer.auth.v1.AuthService.VerifyPostPolicy:input_type -> coffer.auth.v1.VerifyPostPolicyRequest
-	9,  // 16: coffer.auth.v1.AuthService.AuthorizeAccount:input_type -> coffer.auth.v1.AuthorizeAccountRequest
-	11, // 17: coffer.auth.v1.AuthService.VerifyToken:input_type -> coffer.auth.v1.VerifyTokenRequest
-	13, // 18: coffer.auth.v1.AuthService.CreateUploadToken:input_type -> coffer.auth.v1.CreateUploadTokenRequest
-	15, // 19: coffer.auth.v1.AuthService.CreateDownloadAuthorization:input_type -> coffer.auth.v1.CreateDownloadAuthorizationRequest
-	17, // 20: coffer.auth.v1.AuthService.Authorize:input_type -> coffer.auth.v1.AuthorizeRequest
-	19, // 21: coffer.auth.v1.AuthService.CreateKey:input_type -> coffer.auth.v1.CreateKeyRequest
-	21, // 22: coffer.auth.v1.AuthService.ListKeys:input_type -> coffer.auth.v1.ListKeysRequest
-	23, // 23: coffer.auth.v1.AuthService.DeleteKey:input_type -> coffer.auth.v1.DeleteKeyRequest
-	25, // 24: coffer.auth.v1.AuthService.GenerateDataKey:input_type -> coffer.auth.v1.GenerateDataKeyRequest
-	27, // 25: coffer.auth.v1.AuthService.UnwrapDataKey:input_type -> coffer.auth.v1.UnwrapDataKeyRequest
-	6,  // 26: coffer.auth.v1.AuthService.VerifySigV4:output_type -> coffer.auth.v1.VerifySigV4Response
-	8,  // 27: coffer.auth.v1.AuthService.VerifyPostPolicy:output_type -> coffer.auth.v1.VerifyPostPolicyResponse
-	10, // 28: coffer.auth.v1.AuthService.AuthorizeAccount:output_type -> coffer.auth.v1.AuthorizeAccountResponse
-	12, // 29: coffer.auth.v1.AuthService.VerifyToken:output_type -> coffer.auth.v1.VerifyTokenResponse
-	14, // 30: coffer.auth.v1.AuthService.CreateUploadToken:output_type -> coffer.auth.v1.CreateUploadTokenResponse
-	16, // 31: coffer.auth.v1.AuthService.CreateDownloadAuthorization:output_type -> coffer.auth.v1.CreateDownloadAuthorizationResponse
-	18, // 32: coffer.auth.v1.AuthService.Authorize:output_type -> coffer.auth.v1.AuthorizeResponse
-	20, // 33: coffer.auth.v1.AuthService.CreateKey:output_type -> coffer.auth.v1.CreateKeyResponse
-	22, // 34: coffer.auth.v1.AuthService.ListKeys:output_type -> coffer.auth.v1.ListKeysResponse
-	24, // 35: coffer.auth.v1.AuthService.DeleteKey:output_type -> coffer.auth.v1.DeleteKeyResponse
-	26, // 36: coffer.auth.v1.AuthService.GenerateDataKey:output_type -> coffer.auth.v1.GenerateDataKeyResponse
-	28, // 37: coffer.auth.v1.AuthService.UnwrapDataKey:output_type -> coffer.auth.v1.UnwrapDataKeyResponse
-	26, // [26:38] is the sub-list for method output_type
-	14, // [14:26] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	13, // 9: coffer.auth.v1.VerifyTokenResponse.overrides:type_name -> coffer.auth.v1.DownloadOverrides
+	13, // 10: coffer.auth.v1.CreateDownloadAuthorizationRequest.overrides:type_name -> coffer.auth.v1.DownloadOverrides
+	1,  // 11: coffer.auth.v1.AuthorizeRequest.principal:type_name -> coffer.auth.v1.Principal
+	2,  // 12: coffer.auth.v1.AuthorizeRequest.access:type_name -> coffer.auth.v1.Access
+	3,  // 13: coffer.auth.v1.CreateKeyResponse.key:type_name -> coffer.auth.v1.KeyInfo
+	3,  // 14: coffer.auth.v1.ListKeysResponse.keys:type_name -> coffer.auth.v1.KeyInfo
+	3,  // 15: coffer.auth.v1.DeleteKeyResponse.key:type_name -> coffer.auth.v1.KeyInfo
+	1,  // 16: coffer.auth.v1.VerifyOperatorResponse.principal:type_name -> coffer.auth.v1.Principal
+	5,  // 17: coffer.auth.v1.AuthService.VerifySigV4:input_type -> coffer.auth.v1.VerifySigV4Request
+	7,  // 18: coffer.auth.v1.AuthService.VerifyPostPolicy:input_type -> coffer.auth.v1.VerifyPostPolicyRequest
+	9,  // 19: coffer.auth.v1.AuthService.AuthorizeAccount:input_type -> coffer.auth.v1.AuthorizeAccountRequest
+	11, // 20: coffer.auth.v1.AuthService.VerifyToken:input_type -> coffer.auth.v1.VerifyTokenRequest
+	14, // 21: coffer.auth.v1.AuthService.CreateUploadToken:input_type -> coffer.auth.v1.CreateUploadTokenRequest
+	16, // 22: coffer.auth.v1.AuthService.CreateDownloadAuthorization:input_type -> coffer.auth.v1.CreateDownloadAuthorizationRequest
+	18, // 23: coffer.auth.v1.AuthService.Authorize:input_type -> coffer.auth.v1.AuthorizeRequest
+	20, // 24: coffer.auth.v1.AuthService.CreateKey:input_type -> coffer.auth.v1.CreateKeyRequest
+	22, // 25: coffer.auth.v1.AuthService.ListKeys:input_type -> coffer.auth.v1.ListKeysRequest
+	24, // 26: coffer.auth.v1.AuthService.DeleteKey:input_type -> coffer.auth.v1.DeleteKeyRequest
+	30, // 27: coffer.auth.v1.AuthService.VerifyOperator:input_type -> coffer.auth.v1.VerifyOperatorRequest
+	26, // 28: coffer.auth.v1.AuthService.GenerateDataKey:input_type -> coffer.auth.v1.GenerateDataKeyRequest
+	28, // 29: coffer.auth.v1.AuthService.UnwrapDataKey:input_type -> coffer.auth.v1.UnwrapDataKeyRequest
+	6,  // 30: coffer.auth.v1.AuthService.VerifySigV4:output_type -> coffer.auth.v1.VerifySigV4Response
+	8,  // 31: coffer.auth.v1.AuthService.VerifyPostPolicy:output_type -> coffer.auth.v1.VerifyPostPolicyResponse
+	10, // 32: coffer.auth.v1.AuthService.AuthorizeAccount:output_type -> coffer.auth.v1.AuthorizeAccountResponse
+	12, // 33: coffer.auth.v1.AuthService.VerifyToken:output_type -> coffer.auth.v1.VerifyTokenResponse
+	15, // 34: coffer.auth.v1.AuthService.CreateUploadToken:output_type -> coffer.auth.v1.CreateUploadTokenResponse
+	17, // 35: coffer.auth.v1.AuthService.CreateDownloadAuthorization:output_type -> coffer.auth.v1.CreateDownloadAuthorizationResponse
+	19, // 36: coffer.auth.v1.AuthService.Authorize:output_type -> coffer.auth.v1.AuthorizeResponse
+	21, // 37: coffer.auth.v1.AuthService.CreateKey:output_type -> coffer.auth.v1.CreateKeyResponse
+	23, // 38: coffer.auth.v1.AuthService.ListKeys:output_type -> coffer.auth.v1.ListKeysResponse
+	25, // 39: coffer.auth.v1.AuthService.DeleteKey:output_type -> coffer.auth.v1.DeleteKeyResponse
+	31, // 40: coffer.auth.v1.AuthService.VerifyOperator:output_type -> coffer.auth.v1.VerifyOperatorResponse
+	27, // 41: coffer.auth.v1.AuthService.GenerateDataKey:output_type -> coffer.auth.v1.GenerateDataKeyResponse
+	29, // 42: coffer.auth.v1.AuthService.UnwrapDataKey:output_type -> coffer.auth.v1.UnwrapDataKeyResponse
+	30, // [30:43] is the sub-list for method output_type
+	17, // [17:30] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_coffer_auth_v1_auth_proto_init() }
@@ -2142,7 +2393,7 @@ func file_coffer_auth_v1_auth_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_coffer_auth_v1_auth_proto_rawDesc), len(file_coffer_auth_v1_auth_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   28,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

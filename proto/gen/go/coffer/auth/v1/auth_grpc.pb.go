@@ -29,6 +29,7 @@ const (
 	AuthService_CreateKey_FullMethodName                   = "/coffer.auth.v1.AuthService/CreateKey"
 	AuthService_ListKeys_FullMethodName                    = "/coffer.auth.v1.AuthService/ListKeys"
 	AuthService_DeleteKey_FullMethodName                   = "/coffer.auth.v1.AuthService/DeleteKey"
+	AuthService_VerifyOperator_FullMethodName              = "/coffer.auth.v1.AuthService/VerifyOperator"
 	AuthService_GenerateDataKey_FullMethodName             = "/coffer.auth.v1.AuthService/GenerateDataKey"
 	AuthService_UnwrapDataKey_FullMethodName               = "/coffer.auth.v1.AuthService/UnwrapDataKey"
 )
@@ -64,12 +65,22 @@ type AuthServiceClient interface {
 	CreateDownloadAuthorization(ctx context.Context, in *CreateDownloadAuthorizationRequest, opts ...grpc.CallOption) (*CreateDownloadAuthorizationResponse, error)
 	// Authorize decides principal x action x bucket x key name.
 	Authorize(ctx context.Context, in *AuthorizeRequest, opts ...grpc.CallOption) (*AuthorizeResponse, error)
-	// CreateKey creates an application key; the secret is returned once.
+	// CreateKey creates an application key; the secret is returned once. The
+	// caller's account token must belong to a key with writeKeys: reaching
+	// authd is never enough to mint a key.
 	CreateKey(ctx context.Context, in *CreateKeyRequest, opts ...grpc.CallOption) (*CreateKeyResponse, error)
-	// ListKeys lists application keys (never their secrets).
+	// ListKeys lists application keys (never their secrets); the caller's
+	// account token must hold listKeys.
 	ListKeys(ctx context.Context, in *ListKeysRequest, opts ...grpc.CallOption) (*ListKeysResponse, error)
-	// DeleteKey deletes an application key; its tokens stop working.
+	// DeleteKey deletes an application key; its tokens stop working. The
+	// caller's account token must hold deleteKeys.
 	DeleteKey(ctx context.Context, in *DeleteKeyRequest, opts ...grpc.CallOption) (*DeleteKeyResponse, error)
+	// VerifyOperator checks that an account token belongs to an operator: an
+	// application key with writeKeys (one that could mint any other key)
+	// restricted to no bucket. Roles that run operator commands (lifecycle
+	// runs on metadata, scrub, repair and GC on blobstore) ask it before
+	// acting.
+	VerifyOperator(ctx context.Context, in *VerifyOperatorRequest, opts ...grpc.CallOption) (*VerifyOperatorResponse, error)
 	// GenerateDataKey returns a fresh random data key for encrypting one blob
 	// at rest (SSE-B2), together with the same key wrapped under the cluster's
 	// key-encryption key. Only the wrapped form may be stored; the context (the
@@ -189,6 +200,16 @@ func (c *authServiceClient) DeleteKey(ctx context.Context, in *DeleteKeyRequest,
 	return out, nil
 }
 
+func (c *authServiceClient) VerifyOperator(ctx context.Context, in *VerifyOperatorRequest, opts ...grpc.CallOption) (*VerifyOperatorResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(VerifyOperatorResponse)
+	err := c.cc.Invoke(ctx, AuthService_VerifyOperator_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *authServiceClient) GenerateDataKey(ctx context.Context, in *GenerateDataKeyRequest, opts ...grpc.CallOption) (*GenerateDataKeyResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GenerateDataKeyResponse)
@@ -240,12 +261,22 @@ type AuthServiceServer interface {
 	CreateDownloadAuthorization(context.Context, *CreateDownloadAuthorizationRequest) (*CreateDownloadAuthorizationResponse, error)
 	// Authorize decides principal x action x bucket x key name.
 	Authorize(context.Context, *AuthorizeRequest) (*AuthorizeResponse, error)
-	// CreateKey creates an application key; the secret is returned once.
+	// CreateKey creates an application key; the secret is returned once. The
+	// caller's account token must belong to a key with writeKeys: reaching
+	// authd is never enough to mint a key.
 	CreateKey(context.Context, *CreateKeyRequest) (*CreateKeyResponse, error)
-	// ListKeys lists application keys (never their secrets).
+	// ListKeys lists application keys (never their secrets); the caller's
+	// account token must hold listKeys.
 	ListKeys(context.Context, *ListKeysRequest) (*ListKeysResponse, error)
-	// DeleteKey deletes an application key; its tokens stop working.
+	// DeleteKey deletes an application key; its tokens stop working. The
+	// caller's account token must hold deleteKeys.
 	DeleteKey(context.Context, *DeleteKeyRequest) (*DeleteKeyResponse, error)
+	// VerifyOperator checks that an account token belongs to an operator: an
+	// application key with writeKeys (one that could mint any other key)
+	// restricted to no bucket. Roles that run operator commands (lifecycle
+	// runs on metadata, scrub, repair and GC on blobstore) ask it before
+	// acting.
+	VerifyOperator(context.Context, *VerifyOperatorRequest) (*VerifyOperatorResponse, error)
 	// GenerateDataKey returns a fresh random data key for encrypting one blob
 	// at rest (SSE-B2), together with the same key wrapped under the cluster's
 	// key-encryption key. Only the wrapped form may be stored; the context (the
@@ -294,6 +325,9 @@ func (UnimplementedAuthServiceServer) ListKeys(context.Context, *ListKeysRequest
 }
 func (UnimplementedAuthServiceServer) DeleteKey(context.Context, *DeleteKeyRequest) (*DeleteKeyResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method DeleteKey not implemented")
+}
+func (UnimplementedAuthServiceServer) VerifyOperator(context.Context, *VerifyOperatorRequest) (*VerifyOperatorResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method VerifyOperator not implemented")
 }
 func (UnimplementedAuthServiceServer) GenerateDataKey(context.Context, *GenerateDataKeyRequest) (*GenerateDataKeyResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GenerateDataKey not implemented")
@@ -502,6 +536,24 @@ func _AuthService_DeleteKey_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuthService_VerifyOperator_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(VerifyOperatorRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).VerifyOperator(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_VerifyOperator_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).VerifyOperator(ctx, req.(*VerifyOperatorRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AuthService_GenerateDataKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GenerateDataKeyRequest)
 	if err := dec(in); err != nil {
@@ -584,6 +636,10 @@ var AuthService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteKey",
 			Handler:    _AuthService_DeleteKey_Handler,
+		},
+		{
+			MethodName: "VerifyOperator",
+			Handler:    _AuthService_VerifyOperator_Handler,
 		},
 		{
 			MethodName: "GenerateDataKey",

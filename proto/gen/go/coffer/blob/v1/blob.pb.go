@@ -21,6 +21,63 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// MaintenanceJob is a kind of background work of a blobstore node.
+type MaintenanceJob int32
+
+const (
+	MaintenanceJob_MAINTENANCE_JOB_UNSPECIFIED MaintenanceJob = 0
+	// Read and verify every blob and shard; queue damaged shards for rebuild.
+	MaintenanceJob_MAINTENANCE_JOB_SCRUB MaintenanceJob = 1
+	// Walk every placement; rebuild this node's missing shards and move the
+	// shards of blobs it owns off nodes that are down.
+	MaintenanceJob_MAINTENANCE_JOB_REPAIR MaintenanceJob = 2
+	// Remove blobs and shards no committed record needs (past the grace).
+	MaintenanceJob_MAINTENANCE_JOB_GC MaintenanceJob = 3
+)
+
+// Enum value maps for MaintenanceJob.
+var (
+	MaintenanceJob_name = map[int32]string{
+		0: "MAINTENANCE_JOB_UNSPECIFIED",
+		1: "MAINTENANCE_JOB_SCRUB",
+		2: "MAINTENANCE_JOB_REPAIR",
+		3: "MAINTENANCE_JOB_GC",
+	}
+	MaintenanceJob_value = map[string]int32{
+		"MAINTENANCE_JOB_UNSPECIFIED": 0,
+		"MAINTENANCE_JOB_SCRUB":       1,
+		"MAINTENANCE_JOB_REPAIR":      2,
+		"MAINTENANCE_JOB_GC":          3,
+	}
+)
+
+func (x MaintenanceJob) Enum() *MaintenanceJob {
+	p := new(MaintenanceJob)
+	*p = x
+	return p
+}
+
+func (x MaintenanceJob) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MaintenanceJob) Descriptor() protoreflect.EnumDescriptor {
+	return file_coffer_blob_v1_blob_proto_enumTypes[0].Descriptor()
+}
+
+func (MaintenanceJob) Type() protoreflect.EnumType {
+	return &file_coffer_blob_v1_blob_proto_enumTypes[0]
+}
+
+func (x MaintenanceJob) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MaintenanceJob.Descriptor instead.
+func (MaintenanceJob) EnumDescriptor() ([]byte, []int) {
+	return file_coffer_blob_v1_blob_proto_rawDescGZIP(), []int{0}
+}
+
 // BlobInfo describes a stored blob.
 type BlobInfo struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -895,6 +952,229 @@ func (x *GetNodeInfoResponse) GetBlobCount() int64 {
 	return 0
 }
 
+// RunMaintenanceRequest starts a pass.
+type RunMaintenanceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Job   MaintenanceJob         `protobuf:"varint,1,opt,name=job,proto3,enum=coffer.blob.v1.MaintenanceJob" json:"job,omitempty"`
+	// The operator's B2 account token.
+	AccountToken  string `protobuf:"bytes,2,opt,name=account_token,json=accountToken,proto3" json:"account_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunMaintenanceRequest) Reset() {
+	*x = RunMaintenanceRequest{}
+	mi := &file_coffer_blob_v1_blob_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunMaintenanceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunMaintenanceRequest) ProtoMessage() {}
+
+func (x *RunMaintenanceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_coffer_blob_v1_blob_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunMaintenanceRequest.ProtoReflect.Descriptor instead.
+func (*RunMaintenanceRequest) Descriptor() ([]byte, []int) {
+	return file_coffer_blob_v1_blob_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *RunMaintenanceRequest) GetJob() MaintenanceJob {
+	if x != nil {
+		return x.Job
+	}
+	return MaintenanceJob_MAINTENANCE_JOB_UNSPECIFIED
+}
+
+func (x *RunMaintenanceRequest) GetAccountToken() string {
+	if x != nil {
+		return x.AccountToken
+	}
+	return ""
+}
+
+// RunMaintenanceResponse is a progress report; the last one carries the
+// summary.
+type RunMaintenanceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Items (blobs, or placements for repair) gone through, and how many
+	// there are (0 when not known in advance).
+	Done  int64 `protobuf:"varint,1,opt,name=done,proto3" json:"done,omitempty"`
+	Total int64 `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	// Set on the last message only.
+	Summary       *MaintenanceSummary `protobuf:"bytes,3,opt,name=summary,proto3" json:"summary,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunMaintenanceResponse) Reset() {
+	*x = RunMaintenanceResponse{}
+	mi := &file_coffer_blob_v1_blob_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunMaintenanceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunMaintenanceResponse) ProtoMessage() {}
+
+func (x *RunMaintenanceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_coffer_blob_v1_blob_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunMaintenanceResponse.ProtoReflect.Descriptor instead.
+func (*RunMaintenanceResponse) Descriptor() ([]byte, []int) {
+	return file_coffer_blob_v1_blob_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *RunMaintenanceResponse) GetDone() int64 {
+	if x != nil {
+		return x.Done
+	}
+	return 0
+}
+
+func (x *RunMaintenanceResponse) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *RunMaintenanceResponse) GetSummary() *MaintenanceSummary {
+	if x != nil {
+		return x.Summary
+	}
+	return nil
+}
+
+// MaintenanceSummary counts what a pass did.
+type MaintenanceSummary struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	NodeId  string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Job     MaintenanceJob         `protobuf:"varint,2,opt,name=job,proto3,enum=coffer.blob.v1.MaintenanceJob" json:"job,omitempty"`
+	Scanned int64                  `protobuf:"varint,3,opt,name=scanned,proto3" json:"scanned,omitempty"`
+	// Damaged blobs found (scrub), shards rebuilt (repair).
+	Repaired int64 `protobuf:"varint,4,opt,name=repaired,proto3" json:"repaired,omitempty"`
+	// Blobs and shards removed (gc).
+	Deleted int64 `protobuf:"varint,5,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	// Damaged whole copies with nothing to heal from, and items that failed.
+	Errors         int64 `protobuf:"varint,6,opt,name=errors,proto3" json:"errors,omitempty"`
+	Bytes          int64 `protobuf:"varint,7,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	DurationMillis int64 `protobuf:"varint,8,opt,name=duration_millis,json=durationMillis,proto3" json:"duration_millis,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *MaintenanceSummary) Reset() {
+	*x = MaintenanceSummary{}
+	mi := &file_coffer_blob_v1_blob_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MaintenanceSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MaintenanceSummary) ProtoMessage() {}
+
+func (x *MaintenanceSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_coffer_blob_v1_blob_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MaintenanceSummary.ProtoReflect.Descriptor instead.
+func (*MaintenanceSummary) Descriptor() ([]byte, []int) {
+	return file_coffer_blob_v1_blob_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *MaintenanceSummary) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *MaintenanceSummary) GetJob() MaintenanceJob {
+	if x != nil {
+		return x.Job
+	}
+	return MaintenanceJob_MAINTENANCE_JOB_UNSPECIFIED
+}
+
+func (x *MaintenanceSummary) GetScanned() int64 {
+	if x != nil {
+		return x.Scanned
+	}
+	return 0
+}
+
+func (x *MaintenanceSummary) GetRepaired() int64 {
+	if x != nil {
+		return x.Repaired
+	}
+	return 0
+}
+
+func (x *MaintenanceSummary) GetDeleted() int64 {
+	if x != nil {
+		return x.Deleted
+	}
+	return 0
+}
+
+func (x *MaintenanceSummary) GetErrors() int64 {
+	if x != nil {
+		return x.Errors
+	}
+	return 0
+}
+
+func (x *MaintenanceSummary) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *MaintenanceSummary) GetDurationMillis() int64 {
+	if x != nil {
+		return x.DurationMillis
+	}
+	return 0
+}
+
 var File_coffer_blob_v1_blob_proto protoreflect.FileDescriptor
 
 const file_coffer_blob_v1_blob_proto_rawDesc = "" +
@@ -951,7 +1231,28 @@ const file_coffer_blob_v1_blob_proto_rawDesc = "" +
 	"\n" +
 	"free_bytes\x18\x04 \x01(\x03R\tfreeBytes\x12\x1d\n" +
 	"\n" +
-	"blob_count\x18\x05 \x01(\x03R\tblobCount2\xcc\x04\n" +
+	"blob_count\x18\x05 \x01(\x03R\tblobCount\"n\n" +
+	"\x15RunMaintenanceRequest\x120\n" +
+	"\x03job\x18\x01 \x01(\x0e2\x1e.coffer.blob.v1.MaintenanceJobR\x03job\x12#\n" +
+	"\raccount_token\x18\x02 \x01(\tR\faccountToken\"\x80\x01\n" +
+	"\x16RunMaintenanceResponse\x12\x12\n" +
+	"\x04done\x18\x01 \x01(\x03R\x04done\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\x03R\x05total\x12<\n" +
+	"\asummary\x18\x03 \x01(\v2\".coffer.blob.v1.MaintenanceSummaryR\asummary\"\x86\x02\n" +
+	"\x12MaintenanceSummary\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x120\n" +
+	"\x03job\x18\x02 \x01(\x0e2\x1e.coffer.blob.v1.MaintenanceJobR\x03job\x12\x18\n" +
+	"\ascanned\x18\x03 \x01(\x03R\ascanned\x12\x1a\n" +
+	"\brepaired\x18\x04 \x01(\x03R\brepaired\x12\x18\n" +
+	"\adeleted\x18\x05 \x01(\x03R\adeleted\x12\x16\n" +
+	"\x06errors\x18\x06 \x01(\x03R\x06errors\x12\x14\n" +
+	"\x05bytes\x18\a \x01(\x03R\x05bytes\x12'\n" +
+	"\x0fduration_millis\x18\b \x01(\x03R\x0edurationMillis*\x80\x01\n" +
+	"\x0eMaintenanceJob\x12\x1f\n" +
+	"\x1bMAINTENANCE_JOB_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15MAINTENANCE_JOB_SCRUB\x10\x01\x12\x1a\n" +
+	"\x16MAINTENANCE_JOB_REPAIR\x10\x02\x12\x16\n" +
+	"\x12MAINTENANCE_JOB_GC\x10\x032\xaf\x05\n" +
 	"\vBlobService\x12L\n" +
 	"\aPutBlob\x12\x1e.coffer.blob.v1.PutBlobRequest\x1a\x1f.coffer.blob.v1.PutBlobResponse(\x01\x12L\n" +
 	"\aGetBlob\x12\x1e.coffer.blob.v1.GetBlobRequest\x1a\x1f.coffer.blob.v1.GetBlobResponse0\x01\x12M\n" +
@@ -961,7 +1262,8 @@ const file_coffer_blob_v1_blob_proto_rawDesc = "" +
 	"\tListBlobs\x12 .coffer.blob.v1.ListBlobsRequest\x1a!.coffer.blob.v1.ListBlobsResponse\x12S\n" +
 	"\n" +
 	"VerifyBlob\x12!.coffer.blob.v1.VerifyBlobRequest\x1a\".coffer.blob.v1.VerifyBlobResponse\x12V\n" +
-	"\vGetNodeInfo\x12\".coffer.blob.v1.GetNodeInfoRequest\x1a#.coffer.blob.v1.GetNodeInfoResponseB\xbe\x01\n" +
+	"\vGetNodeInfo\x12\".coffer.blob.v1.GetNodeInfoRequest\x1a#.coffer.blob.v1.GetNodeInfoResponse\x12a\n" +
+	"\x0eRunMaintenance\x12%.coffer.blob.v1.RunMaintenanceRequest\x1a&.coffer.blob.v1.RunMaintenanceResponse0\x01B\xbe\x01\n" +
 	"\x12com.coffer.blob.v1B\tBlobProtoP\x01ZCgithub.com/coffer-project/coffer/proto/gen/go/coffer/blob/v1;blobv1\xa2\x02\x03CBX\xaa\x02\x0eCoffer.Blob.V1\xca\x02\x0eCoffer\\Blob\\V1\xe2\x02\x1aCoffer\\Blob\\V1\\GPBMetadata\xea\x02\x10Coffer::Blob::V1b\x06proto3"
 
 var (
@@ -976,51 +1278,61 @@ func file_coffer_blob_v1_blob_proto_rawDescGZIP() []byte {
 	return file_coffer_blob_v1_blob_proto_rawDescData
 }
 
-var file_coffer_blob_v1_blob_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_coffer_blob_v1_blob_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_coffer_blob_v1_blob_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_coffer_blob_v1_blob_proto_goTypes = []any{
-	(*BlobInfo)(nil),            // 0: coffer.blob.v1.BlobInfo
-	(*PutBlobHeader)(nil),       // 1: coffer.blob.v1.PutBlobHeader
-	(*PutBlobRequest)(nil),      // 2: coffer.blob.v1.PutBlobRequest
-	(*PutBlobResponse)(nil),     // 3: coffer.blob.v1.PutBlobResponse
-	(*GetBlobRequest)(nil),      // 4: coffer.blob.v1.GetBlobRequest
-	(*GetBlobResponse)(nil),     // 5: coffer.blob.v1.GetBlobResponse
-	(*StatBlobRequest)(nil),     // 6: coffer.blob.v1.StatBlobRequest
-	(*StatBlobResponse)(nil),    // 7: coffer.blob.v1.StatBlobResponse
-	(*DeleteBlobRequest)(nil),   // 8: coffer.blob.v1.DeleteBlobRequest
-	(*DeleteBlobResponse)(nil),  // 9: coffer.blob.v1.DeleteBlobResponse
-	(*ListBlobsRequest)(nil),    // 10: coffer.blob.v1.ListBlobsRequest
-	(*ListBlobsResponse)(nil),   // 11: coffer.blob.v1.ListBlobsResponse
-	(*VerifyBlobRequest)(nil),   // 12: coffer.blob.v1.VerifyBlobRequest
-	(*VerifyBlobResponse)(nil),  // 13: coffer.blob.v1.VerifyBlobResponse
-	(*GetNodeInfoRequest)(nil),  // 14: coffer.blob.v1.GetNodeInfoRequest
-	(*GetNodeInfoResponse)(nil), // 15: coffer.blob.v1.GetNodeInfoResponse
+	(MaintenanceJob)(0),            // 0: coffer.blob.v1.MaintenanceJob
+	(*BlobInfo)(nil),               // 1: coffer.blob.v1.BlobInfo
+	(*PutBlobHeader)(nil),          // 2: coffer.blob.v1.PutBlobHeader
+	(*PutBlobRequest)(nil),         // 3: coffer.blob.v1.PutBlobRequest
+	(*PutBlobResponse)(nil),        // 4: coffer.blob.v1.PutBlobResponse
+	(*GetBlobRequest)(nil),         // 5: coffer.blob.v1.GetBlobRequest
+	(*GetBlobResponse)(nil),        // 6: coffer.blob.v1.GetBlobResponse
+	(*StatBlobRequest)(nil),        // 7: coffer.blob.v1.StatBlobRequest
+	(*StatBlobResponse)(nil),       // 8: coffer.blob.v1.StatBlobResponse
+	(*DeleteBlobRequest)(nil),      // 9: coffer.blob.v1.DeleteBlobRequest
+	(*DeleteBlobResponse)(nil),     // 10: coffer.blob.v1.DeleteBlobResponse
+	(*ListBlobsRequest)(nil),       // 11: coffer.blob.v1.ListBlobsRequest
+	(*ListBlobsResponse)(nil),      // 12: coffer.blob.v1.ListBlobsResponse
+	(*VerifyBlobRequest)(nil),      // 13: coffer.blob.v1.VerifyBlobRequest
+	(*VerifyBlobResponse)(nil),     // 14: coffer.blob.v1.VerifyBlobResponse
+	(*GetNodeInfoRequest)(nil),     // 15: coffer.blob.v1.GetNodeInfoRequest
+	(*GetNodeInfoResponse)(nil),    // 16: coffer.blob.v1.GetNodeInfoResponse
+	(*RunMaintenanceRequest)(nil),  // 17: coffer.blob.v1.RunMaintenanceRequest
+	(*RunMaintenanceResponse)(nil), // 18: coffer.blob.v1.RunMaintenanceResponse
+	(*MaintenanceSummary)(nil),     // 19: coffer.blob.v1.MaintenanceSummary
 }
 var file_coffer_blob_v1_blob_proto_depIdxs = []int32{
-	1,  // 0: coffer.blob.v1.PutBlobRequest.header:type_name -> coffer.blob.v1.PutBlobHeader
-	0,  // 1: coffer.blob.v1.PutBlobResponse.blob:type_name -> coffer.blob.v1.BlobInfo
-	0,  // 2: coffer.blob.v1.GetBlobResponse.blob:type_name -> coffer.blob.v1.BlobInfo
-	0,  // 3: coffer.blob.v1.StatBlobResponse.blob:type_name -> coffer.blob.v1.BlobInfo
-	0,  // 4: coffer.blob.v1.ListBlobsResponse.blobs:type_name -> coffer.blob.v1.BlobInfo
-	0,  // 5: coffer.blob.v1.VerifyBlobResponse.blob:type_name -> coffer.blob.v1.BlobInfo
-	2,  // 6: coffer.blob.v1.BlobService.PutBlob:input_type -> coffer.blob.v1.PutBlobRequest
-	4,  // 7: coffer.blob.v1.BlobService.GetBlob:input_type -> coffer.blob.v1.GetBlobRequest
-	6,  // 8: coffer.blob.v1.BlobService.StatBlob:input_type -> coffer.blob.v1.StatBlobRequest
-	8,  // 9: coffer.blob.v1.BlobService.DeleteBlob:input_type -> coffer.blob.v1.DeleteBlobRequest
-	10, // 10: coffer.blob.v1.BlobService.ListBlobs:input_type -> coffer.blob.v1.ListBlobsRequest
-	12, // 11: coffer.blob.v1.BlobService.VerifyBlob:input_type -> coffer.blob.v1.VerifyBlobRequest
-	14, // 12: coffer.blob.v1.BlobService.GetNodeInfo:input_type -> coffer.blob.v1.GetNodeInfoRequest
-	3,  // 13: coffer.blob.v1.BlobService.PutBlob:output_type -> coffer.blob.v1.PutBlobResponse
-	5,  // 14: coffer.blob.v1.BlobService.GetBlob:output_type -> coffer.blob.v1.GetBlobResponse
-	7,  // 15: coffer.blob.v1.BlobService.StatBlob:output_type -> coffer.blob.v1.StatBlobResponse
-	9,  // 16: coffer.blob.v1.BlobService.DeleteBlob:output_type -> coffer.blob.v1.DeleteBlobResponse
-	11, // 17: coffer.blob.v1.BlobService.ListBlobs:output_type -> coffer.blob.v1.ListBlobsResponse
-	13, // 18: coffer.blob.v1.BlobService.VerifyBlob:output_type -> coffer.blob.v1.VerifyBlobResponse
-	15, // 19: coffer.blob.v1.BlobService.GetNodeInfo:output_type -> coffer.blob.v1.GetNodeInfoResponse
-	13, // [13:20] is the sub-list for method output_type
-	6,  // [6:13] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	2,  // 0: coffer.blob.v1.PutBlobRequest.header:type_name -> coffer.blob.v1.PutBlobHeader
+	1,  // 1: coffer.blob.v1.PutBlobResponse.blob:type_name -> coffer.blob.v1.BlobInfo
+	1,  // 2: coffer.blob.v1.GetBlobResponse.blob:type_name -> coffer.blob.v1.BlobInfo
+	1,  // 3: coffer.blob.v1.StatBlobResponse.blob:type_name -> coffer.blob.v1.BlobInfo
+	1,  // 4: coffer.blob.v1.ListBlobsResponse.blobs:type_name -> coffer.blob.v1.BlobInfo
+	1,  // 5: coffer.blob.v1.VerifyBlobResponse.blob:type_name -> coffer.blob.v1.BlobInfo
+	0,  // 6: coffer.blob.v1.RunMaintenanceRequest.job:type_name -> coffer.blob.v1.MaintenanceJob
+	19, // 7: coffer.blob.v1.RunMaintenanceResponse.summary:type_name -> coffer.blob.v1.MaintenanceSummary
+	0,  // 8: coffer.blob.v1.MaintenanceSummary.job:type_name -> coffer.blob.v1.MaintenanceJob
+	3,  // 9: coffer.blob.v1.BlobService.PutBlob:input_type -> coffer.blob.v1.PutBlobRequest
+	5,  // 10: coffer.blob.v1.BlobService.GetBlob:input_type -> coffer.blob.v1.GetBlobRequest
+	7,  // 11: coffer.blob.v1.BlobService.StatBlob:input_type -> coffer.blob.v1.StatBlobRequest
+	9,  // 12: coffer.blob.v1.BlobService.DeleteBlob:input_type -> coffer.blob.v1.DeleteBlobRequest
+	11, // 13: coffer.blob.v1.BlobService.ListBlobs:input_type -> coffer.blob.v1.ListBlobsRequest
+	13, // 14: coffer.blob.v1.BlobService.VerifyBlob:input_type -> coffer.blob.v1.VerifyBlobRequest
+	15, // 15: coffer.blob.v1.BlobService.GetNodeInfo:input_type -> coffer.blob.v1.GetNodeInfoRequest
+	17, // 16: coffer.blob.v1.BlobService.RunMaintenance:input_type -> coffer.blob.v1.RunMaintenanceRequest
+	4,  // 17: coffer.blob.v1.BlobService.PutBlob:output_type -> coffer.blob.v1.PutBlobResponse
+	6,  // 18: coffer.blob.v1.BlobService.GetBlob:output_type -> coffer.blob.v1.GetBlobResponse
+	8,  // 19: coffer.blob.v1.BlobService.StatBlob:output_type -> coffer.blob.v1.StatBlobResponse
+	10, // 20: coffer.blob.v1.BlobService.DeleteBlob:output_type -> coffer.blob.v1.DeleteBlobResponse
+	12, // 21: coffer.blob.v1.BlobService.ListBlobs:output_type -> coffer.blob.v1.ListBlobsResponse
+	14, // 22: coffer.blob.v1.BlobService.VerifyBlob:output_type -> coffer.blob.v1.VerifyBlobResponse
+	16, // 23: coffer.blob.v1.BlobService.GetNodeInfo:output_type -> coffer.blob.v1.GetNodeInfoResponse
+	18, // 24: coffer.blob.v1.BlobService.RunMaintenance:output_type -> coffer.blob.v1.RunMaintenanceResponse
+	17, // [17:25] is the sub-list for method output_type
+	9,  // [9:17] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_coffer_blob_v1_blob_proto_init() }
@@ -1037,13 +1349,14 @@ func file_coffer_blob_v1_blob_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_coffer_blob_v1_blob_proto_rawDesc), len(file_coffer_blob_v1_blob_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   16,
+			NumEnums:      1,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_coffer_blob_v1_blob_proto_goTypes,
 		DependencyIndexes: file_coffer_blob_v1_blob_proto_depIdxs,
+		EnumInfos:         file_coffer_blob_v1_blob_proto_enumTypes,
 		MessageInfos:      file_coffer_blob_v1_blob_proto_msgTypes,
 	}.Build()
 	File_coffer_blob_v1_blob_proto = out.File

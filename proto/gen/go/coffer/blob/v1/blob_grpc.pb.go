@@ -19,13 +19,14 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	BlobService_PutBlob_FullMethodName     = "/coffer.blob.v1.BlobService/PutBlob"
-	BlobService_GetBlob_FullMethodName     = "/coffer.blob.v1.BlobService/GetBlob"
-	BlobService_StatBlob_FullMethodName    = "/coffer.blob.v1.BlobService/StatBlob"
-	BlobService_DeleteBlob_FullMethodName  = "/coffer.blob.v1.BlobService/DeleteBlob"
-	BlobService_ListBlobs_FullMethodName   = "/coffer.blob.v1.BlobService/ListBlobs"
-	BlobService_VerifyBlob_FullMethodName  = "/coffer.blob.v1.BlobService/VerifyBlob"
-	BlobService_GetNodeInfo_FullMethodName = "/coffer.blob.v1.BlobService/GetNodeInfo"
+	BlobService_PutBlob_FullMethodName        = "/coffer.blob.v1.BlobService/PutBlob"
+	BlobService_GetBlob_FullMethodName        = "/coffer.blob.v1.BlobService/GetBlob"
+	BlobService_StatBlob_FullMethodName       = "/coffer.blob.v1.BlobService/StatBlob"
+	BlobService_DeleteBlob_FullMethodName     = "/coffer.blob.v1.BlobService/DeleteBlob"
+	BlobService_ListBlobs_FullMethodName      = "/coffer.blob.v1.BlobService/ListBlobs"
+	BlobService_VerifyBlob_FullMethodName     = "/coffer.blob.v1.BlobService/VerifyBlob"
+	BlobService_GetNodeInfo_FullMethodName    = "/coffer.blob.v1.BlobService/GetNodeInfo"
+	BlobService_RunMaintenance_FullMethodName = "/coffer.blob.v1.BlobService/RunMaintenance"
 )
 
 // BlobServiceClient is the client API for BlobService service.
@@ -53,6 +54,12 @@ type BlobServiceClient interface {
 	VerifyBlob(ctx context.Context, in *VerifyBlobRequest, opts ...grpc.CallOption) (*VerifyBlobResponse, error)
 	// GetNodeInfo reports the node's identity and space.
 	GetNodeInfo(ctx context.Context, in *GetNodeInfoRequest, opts ...grpc.CallOption) (*GetNodeInfoResponse, error)
+	// RunMaintenance runs one pass of a node's background work now — scrub,
+	// repair scan or garbage collection — streaming its progress and ending
+	// with a summary. The caller's account token must belong to an operator
+	// (AuthService.VerifyOperator). A pass of the same job already running
+	// (the node's own loop) is waited for, not run twice at once.
+	RunMaintenance(ctx context.Context, in *RunMaintenanceRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RunMaintenanceResponse], error)
 }
 
 type blobServiceClient struct {
@@ -145,6 +152,25 @@ func (c *blobServiceClient) GetNodeInfo(ctx context.Context, in *GetNodeInfoRequ
 	return out, nil
 }
 
+func (c *blobServiceClient) RunMaintenance(ctx context.Context, in *RunMaintenanceRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RunMaintenanceResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &BlobService_ServiceDesc.Streams[2], BlobService_RunMaintenance_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[RunMaintenanceRequest, RunMaintenanceResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type BlobService_RunMaintenanceClient = grpc.ServerStreamingClient[RunMaintenanceResponse]
+
 // BlobServiceServer is the server API for BlobService service.
 // All implementations must embed UnimplementedBlobServiceServer
 // for forward compatibility.
@@ -170,6 +196,12 @@ type BlobServiceServer interface {
 	VerifyBlob(context.Context, *VerifyBlobRequest) (*VerifyBlobResponse, error)
 	// GetNodeInfo reports the node's identity and space.
 	GetNodeInfo(context.Context, *GetNodeInfoRequest) (*GetNodeInfoResponse, error)
+	// RunMaintenance runs one pass of a node's background work now — scrub,
+	// repair scan or garbage collection — streaming its progress and ending
+	// with a summary. The caller's account token must belong to an operator
+	// (AuthService.VerifyOperator). A pass of the same job already running
+	// (the node's own loop) is waited for, not run twice at once.
+	RunMaintenance(*RunMaintenanceRequest, grpc.ServerStreamingServer[RunMaintenanceResponse]) error
 	mustEmbedUnimplementedBlobServiceServer()
 }
 
@@ -200,6 +232,9 @@ func (UnimplementedBlobServiceServer) VerifyBlob(context.Context, *VerifyBlobReq
 }
 func (UnimplementedBlobServiceServer) GetNodeInfo(context.Context, *GetNodeInfoRequest) (*GetNodeInfoResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetNodeInfo not implemented")
+}
+func (UnimplementedBlobServiceServer) RunMaintenance(*RunMaintenanceRequest, grpc.ServerStreamingServer[RunMaintenanceResponse]) error {
+	return status.Errorf(codes.Unimplemented, "method RunMaintenance not implemented")
 }
 func (UnimplementedBlobServiceServer) mustEmbedUnimplementedBlobServiceServer() {}
 func (UnimplementedBlobServiceServer) testEmbeddedByValue()                     {}
@@ -330,6 +365,17 @@ func _BlobService_GetNodeInfo_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _BlobService_RunMaintenance_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(RunMaintenanceRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(BlobServiceServer).RunMaintenance(m, &grpc.GenericServerStream[RunMaintenanceRequest, RunMaintenanceResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type BlobService_RunMaintenanceServer = grpc.ServerStreamingServer[RunMaintenanceResponse]
+
 // BlobService_ServiceDesc is the grpc.ServiceDesc for BlobService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -367,6 +413,11 @@ var BlobService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "GetBlob",
 			Handler:       _BlobService_GetBlob_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "RunMaintenance",
+			Handler:       _BlobService_RunMaintenance_Handler,
 			ServerStreams: true,
 		},
 	},

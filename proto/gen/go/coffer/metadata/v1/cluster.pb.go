@@ -21,6 +21,63 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// LifecycleActionKind is what a lifecycle rule does to a file.
+type LifecycleActionKind int32
+
+const (
+	LifecycleActionKind_LIFECYCLE_ACTION_KIND_UNSPECIFIED LifecycleActionKind = 0
+	// A hide marker over the current version (daysFromUploadingToHiding).
+	LifecycleActionKind_LIFECYCLE_ACTION_KIND_HIDE LifecycleActionKind = 1
+	// A version or hide marker deleted (daysFromHidingToDeleting).
+	LifecycleActionKind_LIFECYCLE_ACTION_KIND_DELETE LifecycleActionKind = 2
+	// An unfinished large file cancelled
+	// (daysFromStartingToCancelingUnfinishedLargeFiles).
+	LifecycleActionKind_LIFECYCLE_ACTION_KIND_ABORT LifecycleActionKind = 3
+)
+
+// Enum value maps for LifecycleActionKind.
+var (
+	LifecycleActionKind_name = map[int32]string{
+		0: "LIFECYCLE_ACTION_KIND_UNSPECIFIED",
+		1: "LIFECYCLE_ACTION_KIND_HIDE",
+		2: "LIFECYCLE_ACTION_KIND_DELETE",
+		3: "LIFECYCLE_ACTION_KIND_ABORT",
+	}
+	LifecycleActionKind_value = map[string]int32{
+		"LIFECYCLE_ACTION_KIND_UNSPECIFIED": 0,
+		"LIFECYCLE_ACTION_KIND_HIDE":        1,
+		"LIFECYCLE_ACTION_KIND_DELETE":      2,
+		"LIFECYCLE_ACTION_KIND_ABORT":       3,
+	}
+)
+
+func (x LifecycleActionKind) Enum() *LifecycleActionKind {
+	p := new(LifecycleActionKind)
+	*p = x
+	return p
+}
+
+func (x LifecycleActionKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LifecycleActionKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_coffer_metadata_v1_cluster_proto_enumTypes[0].Descriptor()
+}
+
+func (LifecycleActionKind) Type() protoreflect.EnumType {
+	return &file_coffer_metadata_v1_cluster_proto_enumTypes[0]
+}
+
+func (x LifecycleActionKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LifecycleActionKind.Descriptor instead.
+func (LifecycleActionKind) EnumDescriptor() ([]byte, []int) {
+	return file_coffer_metadata_v1_cluster_proto_rawDescGZIP(), []int{0}
+}
+
 // Member is one server of the Raft configuration.
 type Member struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -521,7 +578,14 @@ type RunLifecycleRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The pass's notion of now (tests use it to age versions by days);
 	// 0 means the leader's clock.
-	NowUnixNanos  int64 `protobuf:"varint,1,opt,name=now_unix_nanos,json=nowUnixNanos,proto3" json:"now_unix_nanos,omitempty"`
+	NowUnixNanos int64 `protobuf:"varint,1,opt,name=now_unix_nanos,json=nowUnixNanos,proto3" json:"now_unix_nanos,omitempty"`
+	// The operator's B2 account token.
+	AccountToken string `protobuf:"bytes,2,opt,name=account_token,json=accountToken,proto3" json:"account_token,omitempty"`
+	// Change nothing: report the actions a pass would take.
+	DryRun bool `protobuf:"varint,3,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	// The most actions to report (0: 1000; at most 100000). Counts are
+	// always complete.
+	MaxActions    int32 `protobuf:"varint,4,opt,name=max_actions,json=maxActions,proto3" json:"max_actions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -563,6 +627,27 @@ func (x *RunLifecycleRequest) GetNowUnixNanos() int64 {
 	return 0
 }
 
+func (x *RunLifecycleRequest) GetAccountToken() string {
+	if x != nil {
+		return x.AccountToken
+	}
+	return ""
+}
+
+func (x *RunLifecycleRequest) GetDryRun() bool {
+	if x != nil {
+		return x.DryRun
+	}
+	return false
+}
+
+func (x *RunLifecycleRequest) GetMaxActions() int32 {
+	if x != nil {
+		return x.MaxActions
+	}
+	return 0
+}
+
 // RunLifecycleResponse counts what the pass did.
 type RunLifecycleResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -577,9 +662,13 @@ type RunLifecycleResponse struct {
 	// Actions refused because the state changed after the scan (harmless).
 	Conflicts int32 `protobuf:"varint,5,opt,name=conflicts,proto3" json:"conflicts,omitempty"`
 	// The now the pass used.
-	NowUnixNanos  int64 `protobuf:"varint,6,opt,name=now_unix_nanos,json=nowUnixNanos,proto3" json:"now_unix_nanos,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	NowUnixNanos int64 `protobuf:"varint,6,opt,name=now_unix_nanos,json=nowUnixNanos,proto3" json:"now_unix_nanos,omitempty"`
+	// What the pass did (or, dry, would do), in order, up to max_actions.
+	Actions []*LifecycleAction `protobuf:"bytes,7,rep,name=actions,proto3" json:"actions,omitempty"`
+	// Actions left out of the list beyond max_actions.
+	ActionsOmitted int32 `protobuf:"varint,8,opt,name=actions_omitted,json=actionsOmitted,proto3" json:"actions_omitted,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *RunLifecycleResponse) Reset() {
@@ -654,6 +743,116 @@ func (x *RunLifecycleResponse) GetNowUnixNanos() int64 {
 	return 0
 }
 
+func (x *RunLifecycleResponse) GetActions() []*LifecycleAction {
+	if x != nil {
+		return x.Actions
+	}
+	return nil
+}
+
+func (x *RunLifecycleResponse) GetActionsOmitted() int32 {
+	if x != nil {
+		return x.ActionsOmitted
+	}
+	return 0
+}
+
+// LifecycleAction is one action of a lifecycle pass.
+type LifecycleAction struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Kind       LifecycleActionKind    `protobuf:"varint,1,opt,name=kind,proto3,enum=coffer.metadata.v1.LifecycleActionKind" json:"kind,omitempty"`
+	BucketId   string                 `protobuf:"bytes,2,opt,name=bucket_id,json=bucketId,proto3" json:"bucket_id,omitempty"`
+	BucketName string                 `protobuf:"bytes,3,opt,name=bucket_name,json=bucketName,proto3" json:"bucket_name,omitempty"`
+	Key        string                 `protobuf:"bytes,4,opt,name=key,proto3" json:"key,omitempty"`
+	// The version (or hide marker, or unfinished upload) acted on.
+	VersionId string `protobuf:"bytes,5,opt,name=version_id,json=versionId,proto3" json:"version_id,omitempty"`
+	// Whether the version acted on is a hide marker.
+	HideMarker bool `protobuf:"varint,6,opt,name=hide_marker,json=hideMarker,proto3" json:"hide_marker,omitempty"`
+	// The rule's file name prefix.
+	RulePrefix    string `protobuf:"bytes,7,opt,name=rule_prefix,json=rulePrefix,proto3" json:"rule_prefix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LifecycleAction) Reset() {
+	*x = LifecycleAction{}
+	mi := &file_coffer_metadata_v1_cluster_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LifecycleAction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LifecycleAction) ProtoMessage() {}
+
+func (x *LifecycleAction) ProtoReflect() protoreflect.Message {
+	mi := &file_coffer_metadata_v1_cluster_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LifecycleAction.ProtoReflect.Descriptor instead.
+func (*LifecycleAction) Descriptor() ([]byte, []int) {
+	return file_coffer_metadata_v1_cluster_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *LifecycleAction) GetKind() LifecycleActionKind {
+	if x != nil {
+		return x.Kind
+	}
+	return LifecycleActionKind_LIFECYCLE_ACTION_KIND_UNSPECIFIED
+}
+
+func (x *LifecycleAction) GetBucketId() string {
+	if x != nil {
+		return x.BucketId
+	}
+	return ""
+}
+
+func (x *LifecycleAction) GetBucketName() string {
+	if x != nil {
+		return x.BucketName
+	}
+	return ""
+}
+
+func (x *LifecycleAction) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *LifecycleAction) GetVersionId() string {
+	if x != nil {
+		return x.VersionId
+	}
+	return ""
+}
+
+func (x *LifecycleAction) GetHideMarker() bool {
+	if x != nil {
+		return x.HideMarker
+	}
+	return false
+}
+
+func (x *LifecycleAction) GetRulePrefix() string {
+	if x != nil {
+		return x.RulePrefix
+	}
+	return ""
+}
+
 var File_coffer_metadata_v1_cluster_proto protoreflect.FileDescriptor
 
 const file_coffer_metadata_v1_cluster_proto_rawDesc = "" +
@@ -690,16 +889,39 @@ const file_coffer_metadata_v1_cluster_proto_rawDesc = "" +
 	"\x14RemoveServerResponse\"K\n" +
 	"\x15RegisterMemberRequest\x122\n" +
 	"\x06member\x18\x01 \x01(\v2\x1a.coffer.metadata.v1.MemberR\x06member\"\x18\n" +
-	"\x16RegisterMemberResponse\";\n" +
+	"\x16RegisterMemberResponse\"\x9a\x01\n" +
 	"\x13RunLifecycleRequest\x12$\n" +
-	"\x0enow_unix_nanos\x18\x01 \x01(\x03R\fnowUnixNanos\"\xcd\x01\n" +
+	"\x0enow_unix_nanos\x18\x01 \x01(\x03R\fnowUnixNanos\x12#\n" +
+	"\raccount_token\x18\x02 \x01(\tR\faccountToken\x12\x17\n" +
+	"\adry_run\x18\x03 \x01(\bR\x06dryRun\x12\x1f\n" +
+	"\vmax_actions\x18\x04 \x01(\x05R\n" +
+	"maxActions\"\xb5\x02\n" +
 	"\x14RunLifecycleResponse\x12\x16\n" +
 	"\x06hidden\x18\x01 \x01(\x05R\x06hidden\x12\x18\n" +
 	"\adeleted\x18\x02 \x01(\x05R\adeleted\x12\x18\n" +
 	"\aaborted\x18\x03 \x01(\x05R\aaborted\x12%\n" +
 	"\x0eskipped_locked\x18\x04 \x01(\x05R\rskippedLocked\x12\x1c\n" +
 	"\tconflicts\x18\x05 \x01(\x05R\tconflicts\x12$\n" +
-	"\x0enow_unix_nanos\x18\x06 \x01(\x03R\fnowUnixNanos2\x85\x04\n" +
+	"\x0enow_unix_nanos\x18\x06 \x01(\x03R\fnowUnixNanos\x12=\n" +
+	"\aactions\x18\a \x03(\v2#.coffer.metadata.v1.LifecycleActionR\aactions\x12'\n" +
+	"\x0factions_omitted\x18\b \x01(\x05R\x0eactionsOmitted\"\xff\x01\n" +
+	"\x0fLifecycleAction\x12;\n" +
+	"\x04kind\x18\x01 \x01(\x0e2'.coffer.metadata.v1.LifecycleActionKindR\x04kind\x12\x1b\n" +
+	"\tbucket_id\x18\x02 \x01(\tR\bbucketId\x12\x1f\n" +
+	"\vbucket_name\x18\x03 \x01(\tR\n" +
+	"bucketName\x12\x10\n" +
+	"\x03key\x18\x04 \x01(\tR\x03key\x12\x1d\n" +
+	"\n" +
+	"version_id\x18\x05 \x01(\tR\tversionId\x12\x1f\n" +
+	"\vhide_marker\x18\x06 \x01(\bR\n" +
+	"hideMarker\x12\x1f\n" +
+	"\vrule_prefix\x18\a \x01(\tR\n" +
+	"rulePrefix*\x9f\x01\n" +
+	"\x13LifecycleActionKind\x12%\n" +
+	"!LIFECYCLE_ACTION_KIND_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aLIFECYCLE_ACTION_KIND_HIDE\x10\x01\x12 \n" +
+	"\x1cLIFECYCLE_ACTION_KIND_DELETE\x10\x02\x12\x1f\n" +
+	"\x1bLIFECYCLE_ACTION_KIND_ABORT\x10\x032\x85\x04\n" +
 	"\x0eClusterService\x12m\n" +
 	"\x10GetClusterStatus\x12+.coffer.metadata.v1.GetClusterStatusRequest\x1a,.coffer.metadata.v1.GetClusterStatusResponse\x12U\n" +
 	"\bAddVoter\x12#.coffer.metadata.v1.AddVoterRequest\x1a$.coffer.metadata.v1.AddVoterResponse\x12a\n" +
@@ -720,38 +942,43 @@ func file_coffer_metadata_v1_cluster_proto_rawDescGZIP() []byte {
 	return file_coffer_metadata_v1_cluster_proto_rawDescData
 }
 
-var file_coffer_metadata_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_coffer_metadata_v1_cluster_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_coffer_metadata_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_coffer_metadata_v1_cluster_proto_goTypes = []any{
-	(*Member)(nil),                   // 0: coffer.metadata.v1.Member
-	(*GetClusterStatusRequest)(nil),  // 1: coffer.metadata.v1.GetClusterStatusRequest
-	(*GetClusterStatusResponse)(nil), // 2: coffer.metadata.v1.GetClusterStatusResponse
-	(*AddVoterRequest)(nil),          // 3: coffer.metadata.v1.AddVoterRequest
-	(*AddVoterResponse)(nil),         // 4: coffer.metadata.v1.AddVoterResponse
-	(*RemoveServerRequest)(nil),      // 5: coffer.metadata.v1.RemoveServerRequest
-	(*RemoveServerResponse)(nil),     // 6: coffer.metadata.v1.RemoveServerResponse
-	(*RegisterMemberRequest)(nil),    // 7: coffer.metadata.v1.RegisterMemberRequest
-	(*RegisterMemberResponse)(nil),   // 8: coffer.metadata.v1.RegisterMemberResponse
-	(*RunLifecycleRequest)(nil),      // 9: coffer.metadata.v1.RunLifecycleRequest
-	(*RunLifecycleResponse)(nil),     // 10: coffer.metadata.v1.RunLifecycleResponse
+	(LifecycleActionKind)(0),         // 0: coffer.metadata.v1.LifecycleActionKind
+	(*Member)(nil),                   // 1: coffer.metadata.v1.Member
+	(*GetClusterStatusRequest)(nil),  // 2: coffer.metadata.v1.GetClusterStatusRequest
+	(*GetClusterStatusResponse)(nil), // 3: coffer.metadata.v1.GetClusterStatusResponse
+	(*AddVoterRequest)(nil),          // 4: coffer.metadata.v1.AddVoterRequest
+	(*AddVoterResponse)(nil),         // 5: coffer.metadata.v1.AddVoterResponse
+	(*RemoveServerRequest)(nil),      // 6: coffer.metadata.v1.RemoveServerRequest
+	(*RemoveServerResponse)(nil),     // 7: coffer.metadata.v1.RemoveServerResponse
+	(*RegisterMemberRequest)(nil),    // 8: coffer.metadata.v1.RegisterMemberRequest
+	(*RegisterMemberResponse)(nil),   // 9: coffer.metadata.v1.RegisterMemberResponse
+	(*RunLifecycleRequest)(nil),      // 10: coffer.metadata.v1.RunLifecycleRequest
+	(*RunLifecycleResponse)(nil),     // 11: coffer.metadata.v1.RunLifecycleResponse
+	(*LifecycleAction)(nil),          // 12: coffer.metadata.v1.LifecycleAction
 }
 var file_coffer_metadata_v1_cluster_proto_depIdxs = []int32{
-	0,  // 0: coffer.metadata.v1.GetClusterStatusResponse.members:type_name -> coffer.metadata.v1.Member
-	0,  // 1: coffer.metadata.v1.RegisterMemberRequest.member:type_name -> coffer.metadata.v1.Member
-	1,  // 2: coffer.metadata.v1.ClusterService.GetClusterStatus:input_type -> coffer.metadata.v1.GetClusterStatusRequest
-	3,  // 3: coffer.metadata.v1.ClusterService.AddVoter:input_type -> coffer.metadata.v1.AddVoterRequest
-	5,  // 4: coffer.metadata.v1.ClusterService.RemoveServer:input_type -> coffer.metadata.v1.RemoveServerRequest
-	7,  // 5: coffer.metadata.v1.ClusterService.RegisterMember:input_type -> coffer.metadata.v1.RegisterMemberRequest
-	9,  // 6: coffer.metadata.v1.ClusterService.RunLifecycle:input_type -> coffer.metadata.v1.RunLifecycleRequest
-	2,  // 7: coffer.metadata.v1.ClusterService.GetClusterStatus:output_type -> coffer.metadata.v1.GetClusterStatusResponse
-	4,  // 8: coffer.metadata.v1.ClusterService.AddVoter:output_type -> coffer.metadata.v1.AddVoterResponse
-	6,  // 9: coffer.metadata.v1.ClusterService.RemoveServer:output_type -> coffer.metadata.v1.RemoveServerResponse
-	8,  // 10: coffer.metadata.v1.ClusterService.RegisterMember:output_type -> coffer.metadata.v1.RegisterMemberResponse
-	10, // 11: coffer.metadata.v1.ClusterService.RunLifecycle:output_type -> coffer.metadata.v1.RunLifecycleResponse
-	7,  // [7:12] is the sub-list for method output_type
-	2,  // [2:7] is the sub-list for method input_type
-	2,  // [2:2] is the sub-list for extension type_name
-	2,  // [2:2] is the sub-list for extension extendee
-	0,  // [0:2] is the sub-list for field type_name
+	1,  // 0: coffer.metadata.v1.GetClusterStatusResponse.members:type_name -> coffer.metadata.v1.Member
+	1,  // 1: coffer.metadata.v1.RegisterMemberRequest.member:type_name -> coffer.metadata.v1.Member
+	12, // 2: coffer.metadata.v1.RunLifecycleResponse.actions:type_name -> coffer.metadata.v1.LifecycleAction
+	0,  // 3: coffer.metadata.v1.LifecycleAction.kind:type_name -> coffer.metadata.v1.LifecycleActionKind
+	2,  // 4: coffer.metadata.v1.ClusterService.GetClusterStatus:input_type -> coffer.metadata.v1.GetClusterStatusRequest
+	4,  // 5: coffer.metadata.v1.ClusterService.AddVoter:input_type -> coffer.metadata.v1.AddVoterRequest
+	6,  // 6: coffer.metadata.v1.ClusterService.RemoveServer:input_type -> coffer.metadata.v1.RemoveServerRequest
+	8,  // 7: coffer.metadata.v1.ClusterService.RegisterMember:input_type -> coffer.metadata.v1.RegisterMemberRequest
+	10, // 8: coffer.metadata.v1.ClusterService.RunLifecycle:input_type -> coffer.metadata.v1.RunLifecycleRequest
+	3,  // 9: coffer.metadata.v1.ClusterService.GetClusterStatus:output_type -> coffer.metadata.v1.GetClusterStatusResponse
+	5,  // 10: coffer.metadata.v1.ClusterService.AddVoter:output_type -> coffer.metadata.v1.AddVoterResponse
+	7,  // 11: coffer.metadata.v1.ClusterService.RemoveServer:output_type -> coffer.metadata.v1.RemoveServerResponse
+	9,  // 12: coffer.metadata.v1.ClusterService.RegisterMember:output_type -> coffer.metadata.v1.RegisterMemberResponse
+	11, // 13: coffer.metadata.v1.ClusterService.RunLifecycle:output_type -> coffer.metadata.v1.RunLifecycleResponse
+	9,  // [9:14] is the sub-list for method output_type
+	4,  // [4:9] is the sub-list for method input_type
+	4,  // [4:4] is the sub-list for extension type_name
+	4,  // [4:4] is the sub-list for extension extendee
+	0,  // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_coffer_metadata_v1_cluster_proto_init() }
@@ -764,13 +991,14 @@ func file_coffer_metadata_v1_cluster_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_coffer_metadata_v1_cluster_proto_rawDesc), len(file_coffer_metadata_v1_cluster_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   11,
+			NumEnums:      1,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_coffer_metadata_v1_cluster_proto_goTypes,
 		DependencyIndexes: file_coffer_metadata_v1_cluster_proto_depIdxs,
+		EnumInfos:         file_coffer_metadata_v1_cluster_proto_enumTypes,
 		MessageInfos:      file_coffer_metadata_v1_cluster_proto_msgTypes,
 	}.Build()
 	File_coffer_metadata_v1_cluster_proto = out.File

@@ -43,8 +43,10 @@ type ClusterServiceClient interface {
 	// leader). It does not change who votes.
 	RegisterMember(ctx context.Context, in *RegisterMemberRequest, opts ...grpc.CallOption) (*RegisterMemberResponse, error)
 	// RunLifecycle runs one pass of the bucket lifecycle rules now, on the
-	// leader (forwarded), and returns what it did. For operators and tests;
-	// the leader also runs passes every --metadata.lifecycle-interval.
+	// leader (forwarded), and returns what it did — or, with dry_run, what it
+	// would do, changing nothing. For operators and tests; the leader also
+	// runs passes every --metadata.lifecycle-interval. The caller's account
+	// token must belong to an operator (AuthService.VerifyOperator).
 	RunLifecycle(ctx context.Context, in *RunLifecycleRequest, opts ...grpc.CallOption) (*RunLifecycleResponse, error)
 }
 
@@ -123,8 +125,10 @@ type ClusterServiceServer interface {
 	// leader). It does not change who votes.
 	RegisterMember(context.Context, *RegisterMemberRequest) (*RegisterMemberResponse, error)
 	// RunLifecycle runs one pass of the bucket lifecycle rules now, on the
-	// leader (forwarded), and returns what it did. For operators and tests;
-	// the leader also runs passes every --metadata.lifecycle-interval.
+	// leader (forwarded), and returns what it did — or, with dry_run, what it
+	// would do, changing nothing. For operators and tests; the leader also
+	// runs passes every --metadata.lifecycle-interval. The caller's account
+	// token must belong to an operator (AuthService.VerifyOperator).
 	RunLifecycle(context.Context, *RunLifecycleRequest) (*RunLifecycleResponse, error)
 	mustEmbedUnimplementedClusterServiceServer()
 }

@@ -349,17 +349,31 @@ const (
 	ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC64NVME   ChecksumAlgorithm = 3
 	ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA1        ChecksumAlgorithm = 4
 	ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA256      ChecksumAlgorithm = 5
+	// Added to S3 in 2025.
+	ChecksumAlgorithm_CHECKSUM_ALGORITHM_MD5    ChecksumAlgorithm = 6
+	ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA512 ChecksumAlgorithm = 7
+	// XXH64.
+	ChecksumAlgorithm_CHECKSUM_ALGORITHM_XXHASH64 ChecksumAlgorithm = 8
+	// XXH3, 64-bit.
+	ChecksumAlgorithm_CHECKSUM_ALGORITHM_XXHASH3 ChecksumAlgorithm = 9
+	// XXH3, 128-bit.
+	ChecksumAlgorithm_CHECKSUM_ALGORITHM_XXHASH128 ChecksumAlgorithm = 10
 )
 
 // Enum value maps for ChecksumAlgorithm.
 var (
 	ChecksumAlgorithm_name = map[int32]string{
-		0: "CHECKSUM_ALGORITHM_UNSPECIFIED",
-		1: "CHECKSUM_ALGORITHM_CRC32",
-		2: "CHECKSUM_ALGORITHM_CRC32C",
-		3: "CHECKSUM_ALGORITHM_CRC64NVME",
-		4: "CHECKSUM_ALGORITHM_SHA1",
-		5: "CHECKSUM_ALGORITHM_SHA256",
+		0:  "CHECKSUM_ALGORITHM_UNSPECIFIED",
+		1:  "CHECKSUM_ALGORITHM_CRC32",
+		2:  "CHECKSUM_ALGORITHM_CRC32C",
+		3:  "CHECKSUM_ALGORITHM_CRC64NVME",
+		4:  "CHECKSUM_ALGORITHM_SHA1",
+		5:  "CHECKSUM_ALGORITHM_SHA256",
+		6:  "CHECKSUM_ALGORITHM_MD5",
+		7:  "CHECKSUM_ALGORITHM_SHA512",
+		8:  "CHECKSUM_ALGORITHM_XXHASH64",
+		9:  "CHECKSUM_ALGORITHM_XXHASH3",
+		10: "CHECKSUM_ALGORITHM_XXHASH128",
 	}
 	ChecksumAlgorithm_value = map[string]int32{
 		"CHECKSUM_ALGORITHM_UNSPECIFIED": 0,
@@ -368,6 +382,11 @@ var (
 		"CHECKSUM_ALGORITHM_CRC64NVME":   3,
 		"CHECKSUM_ALGORITHM_SHA1":        4,
 		"CHECKSUM_ALGORITHM_SHA256":      5,
+		"CHECKSUM_ALGORITHM_MD5":         6,
+		"CHECKSUM_ALGORITHM_SHA512":      7,
+		"CHECKSUM_ALGORITHM_XXHASH64":    8,
+		"CHECKSUM_ALGORITHM_XXHASH3":     9,
+		"CHECKSUM_ALGORITHM_XXHASH128":   10,
 	}
 )
 
@@ -396,6 +415,54 @@ func (x ChecksumAlgorithm) Number() protoreflect.EnumNumber {
 // Deprecated: Use ChecksumAlgorithm.Descriptor instead.
 func (ChecksumAlgorithm) EnumDescriptor() ([]byte, []int) {
 	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{6}
+}
+
+// StorageClass is an S3 storage class coffer accepts.
+type StorageClass int32
+
+const (
+	// STANDARD.
+	StorageClass_STORAGE_CLASS_UNSPECIFIED        StorageClass = 0
+	StorageClass_STORAGE_CLASS_REDUCED_REDUNDANCY StorageClass = 1
+)
+
+// Enum value maps for StorageClass.
+var (
+	StorageClass_name = map[int32]string{
+		0: "STORAGE_CLASS_UNSPECIFIED",
+		1: "STORAGE_CLASS_REDUCED_REDUNDANCY",
+	}
+	StorageClass_value = map[string]int32{
+		"STORAGE_CLASS_UNSPECIFIED":        0,
+		"STORAGE_CLASS_REDUCED_REDUNDANCY": 1,
+	}
+)
+
+func (x StorageClass) Enum() *StorageClass {
+	p := new(StorageClass)
+	*p = x
+	return p
+}
+
+func (x StorageClass) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (StorageClass) Descriptor() protoreflect.EnumDescriptor {
+	return file_coffer_metadata_v1_metadata_proto_enumTypes[7].Descriptor()
+}
+
+func (StorageClass) Type() protoreflect.EnumType {
+	return &file_coffer_metadata_v1_metadata_proto_enumTypes[7]
+}
+
+func (x StorageClass) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use StorageClass.Descriptor instead.
+func (StorageClass) EnumDescriptor() ([]byte, []int) {
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{7}
 }
 
 // ChecksumType says whether a checksum covers the whole object or is composite.
@@ -432,11 +499,11 @@ func (x ChecksumType) String() string {
 }
 
 func (ChecksumType) Descriptor() protoreflect.EnumDescriptor {
-	return file_coffer_metadata_v1_metadata_proto_enumTypes[7].Descriptor()
+	return file_coffer_metadata_v1_metadata_proto_enumTypes[8].Descriptor()
 }
 
 func (ChecksumType) Type() protoreflect.EnumType {
-	return &file_coffer_metadata_v1_metadata_proto_enumTypes[7]
+	return &file_coffer_metadata_v1_metadata_proto_enumTypes[8]
 }
 
 func (x ChecksumType) Number() protoreflect.EnumNumber {
@@ -445,7 +512,7 @@ func (x ChecksumType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ChecksumType.Descriptor instead.
 func (ChecksumType) EnumDescriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{7}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{8}
 }
 
 // ChangeKind is what a change touched.
@@ -494,11 +561,11 @@ func (x ChangeKind) String() string {
 }
 
 func (ChangeKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_coffer_metadata_v1_metadata_proto_enumTypes[8].Descriptor()
+	return file_coffer_metadata_v1_metadata_proto_enumTypes[9].Descriptor()
 }
 
 func (ChangeKind) Type() protoreflect.EnumType {
-	return &file_coffer_metadata_v1_metadata_proto_enumTypes[8]
+	return &file_coffer_metadata_v1_metadata_proto_enumTypes[9]
 }
 
 func (x ChangeKind) Number() protoreflect.EnumNumber {
@@ -507,7 +574,7 @@ func (x ChangeKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ChangeKind.Descriptor instead.
 func (ChangeKind) EnumDescriptor() ([]byte, []int) {
-	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{8}
+	return file_coffer_metadata_v1_metadata_proto_rawDescGZIP(), []int{9}
 }
 
 // Account is the one account a coffer cluster serves.
@@ -1331,7 +1398,10 @@ type ObjectVersion struct {
 	CommitTimeUnixNanos int64 `protobuf:"varint,22,opt,name=commit_time_unix_nanos,json=commitTimeUnixNanos,proto3" json:"commit_time_unix_nanos,omitempty"`
 	// S3 object tags, in the order the client gave them (at most 10, keys
 	// unique). START versions carry them to the completed version.
-	Tags          []*Tag `protobuf:"bytes,23,rep,name=tags,proto3" json:"tags,omitempty"`
+	Tags []*Tag `protobuf:"bytes,23,rep,name=tags,proto3" json:"tags,omitempty"`
+	// The S3 storage class the version (or upload) was written with. Every
+	// class is stored alike; it is kept so clients read back what they asked.
+	StorageClass  StorageClass `protobuf:"varint,24,opt,name=storage_class,json=storageClass,proto3,enum=coffer.metadata.v1.StorageClass" json:"storage_class,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1525,6 +1595,13 @@ func (x *ObjectVersion) GetTags() []*Tag {
 		return x.Tags
 	}
 	return nil
+}
+
+func (x *ObjectVersion) GetStorageClass() StorageClass {
+	if x != nil {
+		return x.StorageClass
+	}
+	return StorageClass_STORAGE_CLASS_UNSPECIFIED
 }
 
 // Tag is one S3 object tag.
@@ -5897,7 +5974,7 @@ const file_coffer_metadata_v1_metadata_proto_rawDesc = "" +
 	"\x06inline\x18\a \x01(\bR\x06inline\x12\x1f\n" +
 	"\vinline_data\x18\b \x01(\fR\n" +
 	"inlineData\x12#\n" +
-	"\rinline_crc32c\x18\t \x01(\aR\finlineCrc32c\"\xf2\b\n" +
+	"\rinline_crc32c\x18\t \x01(\aR\finlineCrc32c\"\xb9\t\n" +
 	"\rObjectVersion\x12\x1b\n" +
 	"\tbucket_id\x18\x01 \x01(\tR\bbucketId\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x1d\n" +
@@ -5927,7 +6004,8 @@ const file_coffer_metadata_v1_metadata_proto_rawDesc = "" +
 	"\x12checksum_algorithm\x18\x14 \x01(\x0e2%.coffer.metadata.v1.ChecksumAlgorithmR\x11checksumAlgorithm\x12E\n" +
 	"\rchecksum_type\x18\x15 \x01(\x0e2 .coffer.metadata.v1.ChecksumTypeR\fchecksumType\x123\n" +
 	"\x16commit_time_unix_nanos\x18\x16 \x01(\x03R\x13commitTimeUnixNanos\x12+\n" +
-	"\x04tags\x18\x17 \x03(\v2\x17.coffer.metadata.v1.TagR\x04tags\x1a7\n" +
+	"\x04tags\x18\x17 \x03(\v2\x17.coffer.metadata.v1.TagR\x04tags\x12E\n" +
+	"\rstorage_class\x18\x18 \x01(\x0e2 .coffer.metadata.v1.StorageClassR\fstorageClass\x1a7\n" +
 	"\tInfoEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"-\n" +
@@ -6284,14 +6362,23 @@ const file_coffer_metadata_v1_metadata_proto_rawDesc = "" +
 	"\x1aVERSION_ACTION_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15VERSION_ACTION_UPLOAD\x10\x01\x12\x17\n" +
 	"\x13VERSION_ACTION_HIDE\x10\x02\x12\x18\n" +
-	"\x14VERSION_ACTION_START\x10\x03*\xd2\x01\n" +
+	"\x14VERSION_ACTION_START\x10\x03*\xf0\x02\n" +
 	"\x11ChecksumAlgorithm\x12\"\n" +
 	"\x1eCHECKSUM_ALGORITHM_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18CHECKSUM_ALGORITHM_CRC32\x10\x01\x12\x1d\n" +
 	"\x19CHECKSUM_ALGORITHM_CRC32C\x10\x02\x12 \n" +
 	"\x1cCHECKSUM_ALGORITHM_CRC64NVME\x10\x03\x12\x1b\n" +
 	"\x17CHECKSUM_ALGORITHM_SHA1\x10\x04\x12\x1d\n" +
-	"\x19CHECKSUM_ALGORITHM_SHA256\x10\x05*i\n" +
+	"\x19CHECKSUM_ALGORITHM_SHA256\x10\x05\x12\x1a\n" +
+	"\x16CHECKSUM_ALGORITHM_MD5\x10\x06\x12\x1d\n" +
+	"\x19CHECKSUM_ALGORITHM_SHA512\x10\a\x12\x1f\n" +
+	"\x1bCHECKSUM_ALGORITHM_XXHASH64\x10\b\x12\x1e\n" +
+	"\x1aCHECKSUM_ALGORITHM_XXHASH3\x10\t\x12 \n" +
+	"\x1cCHECKSUM_ALGORITHM_XXHASH128\x10\n" +
+	"*S\n" +
+	"\fStorageClass\x12\x1d\n" +
+	"\x19STORAGE_CLASS_UNSPECIFIED\x10\x00\x12$\n" +
+	" STORAGE_CLASS_REDUCED_REDUNDANCY\x10\x01*i\n" +
 	"\fChecksumType\x12\x1d\n" +
 	"\x19CHECKSUM_TYPE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19CHECKSUM_TYPE_FULL_OBJECT\x10\x01\x12\x1b\n" +
@@ -6355,7 +6442,7 @@ func file_coffer_metadata_v1_metadata_proto_rawDescGZIP() []byte {
 	return file_coffer_metadata_v1_metadata_proto_rawDescData
 }
 
-var file_coffer_metadata_v1_metadata_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
+var file_coffer_metadata_v1_metadata_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
 var file_coffer_metadata_v1_metadata_proto_msgTypes = make([]protoimpl.MessageInfo, 84)
 var file_coffer_metadata_v1_metadata_proto_goTypes = []any{
 	(BucketType)(0),                       // 0: coffer.metadata.v1.BucketType
@@ -6365,247 +6452,249 @@ var file_coffer_metadata_v1_metadata_proto_goTypes = []any{
 	(LegalHold)(0),                        // 4: coffer.metadata.v1.LegalHold
 	(VersionAction)(0),                    // 5: coffer.metadata.v1.VersionAction
 	(ChecksumAlgorithm)(0),                // 6: coffer.metadata.v1.ChecksumAlgorithm
-	(ChecksumType)(0),                     // 7: coffer.metadata.v1.ChecksumType
-	(ChangeKind)(0),                       // 8: coffer.metadata.v1.ChangeKind
-	(*Account)(nil),                       // 9: coffer.metadata.v1.Account
-	(*Bucket)(nil),                        // 10: coffer.metadata.v1.Bucket
-	(*LifecycleRule)(nil),                 // 11: coffer.metadata.v1.LifecycleRule
-	(*ServerSideEncryption)(nil),          // 12: coffer.metadata.v1.ServerSideEncryption
-	(*FileLockConfiguration)(nil),         // 13: coffer.metadata.v1.FileLockConfiguration
-	(*Retention)(nil),                     // 14: coffer.metadata.v1.Retention
-	(*Checksum)(nil),                      // 15: coffer.metadata.v1.Checksum
-	(*ShardLocation)(nil),                 // 16: coffer.metadata.v1.ShardLocation
-	(*BlobPlacement)(nil),                 // 17: coffer.metadata.v1.BlobPlacement
-	(*Segment)(nil),                       // 18: coffer.metadata.v1.Segment
-	(*ObjectVersion)(nil),                 // 19: coffer.metadata.v1.ObjectVersion
-	(*Tag)(nil),                           // 20: coffer.metadata.v1.Tag
-	(*Part)(nil),                          // 21: coffer.metadata.v1.Part
-	(*ApplicationKey)(nil),                // 22: coffer.metadata.v1.ApplicationKey
-	(*Precondition)(nil),                  // 23: coffer.metadata.v1.Precondition
-	(*InitAccountRequest)(nil),            // 24: coffer.metadata.v1.InitAccountRequest
-	(*InitAccountResponse)(nil),           // 25: coffer.metadata.v1.InitAccountResponse
-	(*GetAccountRequest)(nil),             // 26: coffer.metadata.v1.GetAccountRequest
-	(*GetAccountResponse)(nil),            // 27: coffer.metadata.v1.GetAccountResponse
-	(*CreateBucketRequest)(nil),           // 28: coffer.metadata.v1.CreateBucketRequest
-	(*CreateBucketResponse)(nil),          // 29: coffer.metadata.v1.CreateBucketResponse
-	(*GetBucketRequest)(nil),              // 30: coffer.metadata.v1.GetBucketRequest
-	(*GetBucketResponse)(nil),             // 31: coffer.metadata.v1.GetBucketResponse
-	(*ListBucketsRequest)(nil),            // 32: coffer.metadata.v1.ListBucketsRequest
-	(*ListBucketsResponse)(nil),           // 33: coffer.metadata.v1.ListBucketsResponse
-	(*UpdateBucketRequest)(nil),           // 34: coffer.metadata.v1.UpdateBucketRequest
-	(*UpdateBucketResponse)(nil),          // 35: coffer.metadata.v1.UpdateBucketResponse
-	(*DeleteBucketRequest)(nil),           // 36: coffer.metadata.v1.DeleteBucketRequest
-	(*DeleteBucketResponse)(nil),          // 37: coffer.metadata.v1.DeleteBucketResponse
-	(*CommitObjectRequest)(nil),           // 38: coffer.metadata.v1.CommitObjectRequest
-	(*CommitObjectResponse)(nil),          // 39: coffer.metadata.v1.CommitObjectResponse
-	(*GetObjectRequest)(nil),              // 40: coffer.metadata.v1.GetObjectRequest
-	(*GetObjectResponse)(nil),             // 41: coffer.metadata.v1.GetObjectResponse
-	(*ListObjectsRequest)(nil),            // 42: coffer.metadata.v1.ListObjectsRequest
-	(*ListObjectsResponse)(nil),           // 43: coffer.metadata.v1.ListObjectsResponse
-	(*ListObjectVersionsRequest)(nil),     // 44: coffer.metadata.v1.ListObjectVersionsRequest
-	(*ListObjectVersionsResponse)(nil),    // 45: coffer.metadata.v1.ListObjectVersionsResponse
-	(*HideObjectRequest)(nil),             // 46: coffer.metadata.v1.HideObjectRequest
-	(*HideObjectResponse)(nil),            // 47: coffer.metadata.v1.HideObjectResponse
-	(*DeleteObjectVersionRequest)(nil),    // 48: coffer.metadata.v1.DeleteObjectVersionRequest
-	(*DeleteObjectVersionResponse)(nil),   // 49: coffer.metadata.v1.DeleteObjectVersionResponse
-	(*UpdateObjectRetentionRequest)(nil),  // 50: coffer.metadata.v1.UpdateObjectRetentionRequest
-	(*UpdateObjectRetentionResponse)(nil), // 51: coffer.metadata.v1.UpdateObjectRetentionResponse
-	(*UpdateObjectLegalHoldRequest)(nil),  // 52: coffer.metadata.v1.UpdateObjectLegalHoldRequest
-	(*UpdateObjectLegalHoldResponse)(nil), // 53: coffer.metadata.v1.UpdateObjectLegalHoldResponse
-	(*UpdateObjectTagsRequest)(nil),       // 54: coffer.metadata.v1.UpdateObjectTagsRequest
-	(*UpdateObjectTagsResponse)(nil),      // 55: coffer.metadata.v1.UpdateObjectTagsResponse
-	(*StartUploadRequest)(nil),            // 56: coffer.metadata.v1.StartUploadRequest
-	(*StartUploadResponse)(nil),           // 57: coffer.metadata.v1.StartUploadResponse
-	(*GetUploadRequest)(nil),              // 58: coffer.metadata.v1.GetUploadRequest
-	(*GetUploadResponse)(nil),             // 59: coffer.metadata.v1.GetUploadResponse
-	(*ListUploadsRequest)(nil),            // 60: coffer.metadata.v1.ListUploadsRequest
-	(*ListUploadsResponse)(nil),           // 61: coffer.metadata.v1.ListUploadsResponse
-	(*CommitPartRequest)(nil),             // 62: coffer.metadata.v1.CommitPartRequest
-	(*CommitPartResponse)(nil),            // 63: coffer.metadata.v1.CommitPartResponse
-	(*ListPartsRequest)(nil),              // 64: coffer.metadata.v1.ListPartsRequest
-	(*ListPartsResponse)(nil),             // 65: coffer.metadata.v1.ListPartsResponse
-	(*PartRef)(nil),                       // 66: coffer.metadata.v1.PartRef
-	(*CompleteUploadRequest)(nil),         // 67: coffer.metadata.v1.CompleteUploadRequest
-	(*CompleteUploadResponse)(nil),        // 68: coffer.metadata.v1.CompleteUploadResponse
-	(*AbortUploadRequest)(nil),            // 69: coffer.metadata.v1.AbortUploadRequest
-	(*AbortUploadResponse)(nil),           // 70: coffer.metadata.v1.AbortUploadResponse
-	(*CreateKeyRequest)(nil),              // 71: coffer.metadata.v1.CreateKeyRequest
-	(*CreateKeyResponse)(nil),             // 72: coffer.metadata.v1.CreateKeyResponse
-	(*GetKeyRequest)(nil),                 // 73: coffer.metadata.v1.GetKeyRequest
-	(*GetKeyResponse)(nil),                // 74: coffer.metadata.v1.GetKeyResponse
-	(*ListKeysRequest)(nil),               // 75: coffer.metadata.v1.ListKeysRequest
-	(*ListKeysResponse)(nil),              // 76: coffer.metadata.v1.ListKeysResponse
-	(*DeleteKeyRequest)(nil),              // 77: coffer.metadata.v1.DeleteKeyRequest
-	(*DeleteKeyResponse)(nil),             // 78: coffer.metadata.v1.DeleteKeyResponse
-	(*CheckBlobReferencesRequest)(nil),    // 79: coffer.metadata.v1.CheckBlobReferencesRequest
-	(*CheckBlobReferencesResponse)(nil),   // 80: coffer.metadata.v1.CheckBlobReferencesResponse
-	(*UpdatePlacementRequest)(nil),        // 81: coffer.metadata.v1.UpdatePlacementRequest
-	(*UpdatePlacementResponse)(nil),       // 82: coffer.metadata.v1.UpdatePlacementResponse
-	(*GetBlobPlacementRequest)(nil),       // 83: coffer.metadata.v1.GetBlobPlacementRequest
-	(*GetBlobPlacementResponse)(nil),      // 84: coffer.metadata.v1.GetBlobPlacementResponse
-	(*ListPlacementsRequest)(nil),         // 85: coffer.metadata.v1.ListPlacementsRequest
-	(*ListPlacementsResponse)(nil),        // 86: coffer.metadata.v1.ListPlacementsResponse
-	(*Change)(nil),                        // 87: coffer.metadata.v1.Change
-	(*WatchRequest)(nil),                  // 88: coffer.metadata.v1.WatchRequest
-	(*WatchResponse)(nil),                 // 89: coffer.metadata.v1.WatchResponse
-	nil,                                   // 90: coffer.metadata.v1.Bucket.InfoEntry
-	nil,                                   // 91: coffer.metadata.v1.ObjectVersion.InfoEntry
-	nil,                                   // 92: coffer.metadata.v1.UpdateBucketRequest.InfoEntry
-	(*v1.CorsRule)(nil),                   // 93: coffer.cors.v1.CorsRule
+	(StorageClass)(0),                     // 7: coffer.metadata.v1.StorageClass
+	(ChecksumType)(0),                     // 8: coffer.metadata.v1.ChecksumType
+	(ChangeKind)(0),                       // 9: coffer.metadata.v1.ChangeKind
+	(*Account)(nil),                       // 10: coffer.metadata.v1.Account
+	(*Bucket)(nil),                        // 11: coffer.metadata.v1.Bucket
+	(*LifecycleRule)(nil),                 // 12: coffer.metadata.v1.LifecycleRule
+	(*ServerSideEncryption)(nil),          // 13: coffer.metadata.v1.ServerSideEncryption
+	(*FileLockConfiguration)(nil),         // 14: coffer.metadata.v1.FileLockConfiguration
+	(*Retention)(nil),                     // 15: coffer.metadata.v1.Retention
+	(*Checksum)(nil),                      // 16: coffer.metadata.v1.Checksum
+	(*ShardLocation)(nil),                 // 17: coffer.metadata.v1.ShardLocation
+	(*BlobPlacement)(nil),                 // 18: coffer.metadata.v1.BlobPlacement
+	(*Segment)(nil),                       // 19: coffer.metadata.v1.Segment
+	(*ObjectVersion)(nil),                 // 20: coffer.metadata.v1.ObjectVersion
+	(*Tag)(nil),                           // 21: coffer.metadata.v1.Tag
+	(*Part)(nil),                          // 22: coffer.metadata.v1.Part
+	(*ApplicationKey)(nil),                // 23: coffer.metadata.v1.ApplicationKey
+	(*Precondition)(nil),                  // 24: coffer.metadata.v1.Precondition
+	(*InitAccountRequest)(nil),            // 25: coffer.metadata.v1.InitAccountRequest
+	(*InitAccountResponse)(nil),           // 26: coffer.metadata.v1.InitAccountResponse
+	(*GetAccountRequest)(nil),             // 27: coffer.metadata.v1.GetAccountRequest
+	(*GetAccountResponse)(nil),            // 28: coffer.metadata.v1.GetAccountResponse
+	(*CreateBucketRequest)(nil),           // 29: coffer.metadata.v1.CreateBucketRequest
+	(*CreateBucketResponse)(nil),          // 30: coffer.metadata.v1.CreateBucketResponse
+	(*GetBucketRequest)(nil),              // 31: coffer.metadata.v1.GetBucketRequest
+	(*GetBucketResponse)(nil),             // 32: coffer.metadata.v1.GetBucketResponse
+	(*ListBucketsRequest)(nil),            // 33: coffer.metadata.v1.ListBucketsRequest
+	(*ListBucketsResponse)(nil),           // 34: coffer.metadata.v1.ListBucketsResponse
+	(*UpdateBucketRequest)(nil),           // 35: coffer.metadata.v1.UpdateBucketRequest
+	(*UpdateBucketResponse)(nil),          // 36: coffer.metadata.v1.UpdateBucketResponse
+	(*DeleteBucketRequest)(nil),           // 37: coffer.metadata.v1.DeleteBucketRequest
+	(*DeleteBucketResponse)(nil),          // 38: coffer.metadata.v1.DeleteBucketResponse
+	(*CommitObjectRequest)(nil),           // 39: coffer.metadata.v1.CommitObjectRequest
+	(*CommitObjectResponse)(nil),          // 40: coffer.metadata.v1.CommitObjectResponse
+	(*GetObjectRequest)(nil),              // 41: coffer.metadata.v1.GetObjectRequest
+	(*GetObjectResponse)(nil),             // 42: coffer.metadata.v1.GetObjectResponse
+	(*ListObjectsRequest)(nil),            // 43: coffer.metadata.v1.ListObjectsRequest
+	(*ListObjectsResponse)(nil),           // 44: coffer.metadata.v1.ListObjectsResponse
+	(*ListObjectVersionsRequest)(nil),     // 45: coffer.metadata.v1.ListObjectVersionsRequest
+	(*ListObjectVersionsResponse)(nil),    // 46: coffer.metadata.v1.ListObjectVersionsResponse
+	(*HideObjectRequest)(nil),             // 47: coffer.metadata.v1.HideObjectRequest
+	(*HideObjectResponse)(nil),            // 48: coffer.metadata.v1.HideObjectResponse
+	(*DeleteObjectVersionRequest)(nil),    // 49: coffer.metadata.v1.DeleteObjectVersionRequest
+	(*DeleteObjectVersionResponse)(nil),   // 50: coffer.metadata.v1.DeleteObjectVersionResponse
+	(*UpdateObjectRetentionRequest)(nil),  // 51: coffer.metadata.v1.UpdateObjectRetentionRequest
+	(*UpdateObjectRetentionResponse)(nil), // 52: coffer.metadata.v1.UpdateObjectRetentionResponse
+	(*UpdateObjectLegalHoldRequest)(nil),  // 53: coffer.metadata.v1.UpdateObjectLegalHoldRequest
+	(*UpdateObjectLegalHoldResponse)(nil), // 54: coffer.metadata.v1.UpdateObjectLegalHoldResponse
+	(*UpdateObjectTagsRequest)(nil),       // 55: coffer.metadata.v1.UpdateObjectTagsRequest
+	(*UpdateObjectTagsResponse)(nil),      // 56: coffer.metadata.v1.UpdateObjectTagsResponse
+	(*StartUploadRequest)(nil),            // 57: coffer.metadata.v1.StartUploadRequest
+	(*StartUploadResponse)(nil),           // 58: coffer.metadata.v1.StartUploadResponse
+	(*GetUploadRequest)(nil),              // 59: coffer.metadata.v1.GetUploadRequest
+	(*GetUploadResponse)(nil),             // 60: coffer.metadata.v1.GetUploadResponse
+	(*ListUploadsRequest)(nil),            // 61: coffer.metadata.v1.ListUploadsRequest
+	(*ListUploadsResponse)(nil),           // 62: coffer.metadata.v1.ListUploadsResponse
+	(*CommitPartRequest)(nil),             // 63: coffer.metadata.v1.CommitPartRequest
+	(*CommitPartResponse)(nil),            // 64: coffer.metadata.v1.CommitPartResponse
+	(*ListPartsRequest)(nil),              // 65: coffer.metadata.v1.ListPartsRequest
+	(*ListPartsResponse)(nil),             // 66: coffer.metadata.v1.ListPartsResponse
+	(*PartRef)(nil),                       // 67: coffer.metadata.v1.PartRef
+	(*CompleteUploadRequest)(nil),         // 68: coffer.metadata.v1.CompleteUploadRequest
+	(*CompleteUploadResponse)(nil),        // 69: coffer.metadata.v1.CompleteUploadResponse
+	(*AbortUploadRequest)(nil),            // 70: coffer.metadata.v1.AbortUploadRequest
+	(*AbortUploadResponse)(nil),           // 71: coffer.metadata.v1.AbortUploadResponse
+	(*CreateKeyRequest)(nil),              // 72: coffer.metadata.v1.CreateKeyRequest
+	(*CreateKeyResponse)(nil),             // 73: coffer.metadata.v1.CreateKeyResponse
+	(*GetKeyRequest)(nil),                 // 74: coffer.metadata.v1.GetKeyRequest
+	(*GetKeyResponse)(nil),                // 75: coffer.metadata.v1.GetKeyResponse
+	(*ListKeysRequest)(nil),               // 76: coffer.metadata.v1.ListKeysRequest
+	(*ListKeysResponse)(nil),              // 77: coffer.metadata.v1.ListKeysResponse
+	(*DeleteKeyRequest)(nil),              // 78: coffer.metadata.v1.DeleteKeyRequest
+	(*DeleteKeyResponse)(nil),             // 79: coffer.metadata.v1.DeleteKeyResponse
+	(*CheckBlobReferencesRequest)(nil),    // 80: coffer.metadata.v1.CheckBlobReferencesRequest
+	(*CheckBlobReferencesResponse)(nil),   // 81: coffer.metadata.v1.CheckBlobReferencesResponse
+	(*UpdatePlacementRequest)(nil),        // 82: coffer.metadata.v1.UpdatePlacementRequest
+	(*UpdatePlacementResponse)(nil),       // 83: coffer.metadata.v1.UpdatePlacementResponse
+	(*GetBlobPlacementRequest)(nil),       // 84: coffer.metadata.v1.GetBlobPlacementRequest
+	(*GetBlobPlacementResponse)(nil),      // 85: coffer.metadata.v1.GetBlobPlacementResponse
+	(*ListPlacementsRequest)(nil),         // 86: coffer.metadata.v1.ListPlacementsRequest
+	(*ListPlacementsResponse)(nil),        // 87: coffer.metadata.v1.ListPlacementsResponse
+	(*Change)(nil),                        // 88: coffer.metadata.v1.Change
+	(*WatchRequest)(nil),                  // 89: coffer.metadata.v1.WatchRequest
+	(*WatchResponse)(nil),                 // 90: coffer.metadata.v1.WatchResponse
+	nil,                                   // 91: coffer.metadata.v1.Bucket.InfoEntry
+	nil,                                   // 92: coffer.metadata.v1.ObjectVersion.InfoEntry
+	nil,                                   // 93: coffer.metadata.v1.UpdateBucketRequest.InfoEntry
+	(*v1.CorsRule)(nil),                   // 94: coffer.cors.v1.CorsRule
 }
 var file_coffer_metadata_v1_metadata_proto_depIdxs = []int32{
 	0,   // 0: coffer.metadata.v1.Bucket.type:type_name -> coffer.metadata.v1.BucketType
-	90,  // 1: coffer.metadata.v1.Bucket.info:type_name -> coffer.metadata.v1.Bucket.InfoEntry
-	93,  // 2: coffer.metadata.v1.Bucket.cors_rules:type_name -> coffer.cors.v1.CorsRule
-	11,  // 3: coffer.metadata.v1.Bucket.lifecycle_rules:type_name -> coffer.metadata.v1.LifecycleRule
-	12,  // 4: coffer.metadata.v1.Bucket.default_encryption:type_name -> coffer.metadata.v1.ServerSideEncryption
-	13,  // 5: coffer.metadata.v1.Bucket.file_lock:type_name -> coffer.metadata.v1.FileLockConfiguration
+	91,  // 1: coffer.metadata.v1.Bucket.info:type_name -> coffer.metadata.v1.Bucket.InfoEntry
+	94,  // 2: coffer.metadata.v1.Bucket.cors_rules:type_name -> coffer.cors.v1.CorsRule
+	12,  // 3: coffer.metadata.v1.Bucket.lifecycle_rules:type_name -> coffer.metadata.v1.LifecycleRule
+	13,  // 4: coffer.metadata.v1.Bucket.default_encryption:type_name -> coffer.metadata.v1.ServerSideEncryption
+	14,  // 5: coffer.metadata.v1.Bucket.file_lock:type_name -> coffer.metadata.v1.FileLockConfiguration
 	1,   // 6: coffer.metadata.v1.ServerSideEncryption.mode:type_name -> coffer.metadata.v1.EncryptionMode
 	2,   // 7: coffer.metadata.v1.FileLockConfiguration.default_mode:type_name -> coffer.metadata.v1.RetentionMode
 	3,   // 8: coffer.metadata.v1.FileLockConfiguration.default_period_unit:type_name -> coffer.metadata.v1.PeriodUnit
 	2,   // 9: coffer.metadata.v1.Retention.mode:type_name -> coffer.metadata.v1.RetentionMode
 	6,   // 10: coffer.metadata.v1.Checksum.algorithm:type_name -> coffer.metadata.v1.ChecksumAlgorithm
-	7,   // 11: coffer.metadata.v1.Checksum.type:type_name -> coffer.metadata.v1.ChecksumType
-	16,  // 12: coffer.metadata.v1.BlobPlacement.shards:type_name -> coffer.metadata.v1.ShardLocation
-	17,  // 13: coffer.metadata.v1.Segment.placement:type_name -> coffer.metadata.v1.BlobPlacement
-	15,  // 14: coffer.metadata.v1.Segment.checksums:type_name -> coffer.metadata.v1.Checksum
+	8,   // 11: coffer.metadata.v1.Checksum.type:type_name -> coffer.metadata.v1.ChecksumType
+	17,  // 12: coffer.metadata.v1.BlobPlacement.shards:type_name -> coffer.metadata.v1.ShardLocation
+	18,  // 13: coffer.metadata.v1.Segment.placement:type_name -> coffer.metadata.v1.BlobPlacement
+	16,  // 14: coffer.metadata.v1.Segment.checksums:type_name -> coffer.metadata.v1.Checksum
 	5,   // 15: coffer.metadata.v1.ObjectVersion.action:type_name -> coffer.metadata.v1.VersionAction
-	91,  // 16: coffer.metadata.v1.ObjectVersion.info:type_name -> coffer.metadata.v1.ObjectVersion.InfoEntry
-	15,  // 17: coffer.metadata.v1.ObjectVersion.checksums:type_name -> coffer.metadata.v1.Checksum
-	12,  // 18: coffer.metadata.v1.ObjectVersion.encryption:type_name -> coffer.metadata.v1.ServerSideEncryption
-	14,  // 19: coffer.metadata.v1.ObjectVersion.retention:type_name -> coffer.metadata.v1.Retention
+	92,  // 16: coffer.metadata.v1.ObjectVersion.info:type_name -> coffer.metadata.v1.ObjectVersion.InfoEntry
+	16,  // 17: coffer.metadata.v1.ObjectVersion.checksums:type_name -> coffer.metadata.v1.Checksum
+	13,  // 18: coffer.metadata.v1.ObjectVersion.encryption:type_name -> coffer.metadata.v1.ServerSideEncryption
+	15,  // 19: coffer.metadata.v1.ObjectVersion.retention:type_name -> coffer.metadata.v1.Retention
 	4,   // 20: coffer.metadata.v1.ObjectVersion.legal_hold:type_name -> coffer.metadata.v1.LegalHold
-	18,  // 21: coffer.metadata.v1.ObjectVersion.segments:type_name -> coffer.metadata.v1.Segment
+	19,  // 21: coffer.metadata.v1.ObjectVersion.segments:type_name -> coffer.metadata.v1.Segment
 	6,   // 22: coffer.metadata.v1.ObjectVersion.checksum_algorithm:type_name -> coffer.metadata.v1.ChecksumAlgorithm
-	7,   // 23: coffer.metadata.v1.ObjectVersion.checksum_type:type_name -> coffer.metadata.v1.ChecksumType
-	20,  // 24: coffer.metadata.v1.ObjectVersion.tags:type_name -> coffer.metadata.v1.Tag
-	18,  // 25: coffer.metadata.v1.Part.segment:type_name -> coffer.metadata.v1.Segment
-	9,   // 26: coffer.metadata.v1.InitAccountResponse.account:type_name -> coffer.metadata.v1.Account
-	9,   // 27: coffer.metadata.v1.GetAccountResponse.account:type_name -> coffer.metadata.v1.Account
-	10,  // 28: coffer.metadata.v1.CreateBucketRequest.bucket:type_name -> coffer.metadata.v1.Bucket
-	10,  // 29: coffer.metadata.v1.CreateBucketResponse.bucket:type_name -> coffer.metadata.v1.Bucket
-	10,  // 30: coffer.metadata.v1.GetBucketResponse.bucket:type_name -> coffer.metadata.v1.Bucket
-	10,  // 31: coffer.metadata.v1.ListBucketsResponse.buckets:type_name -> coffer.metadata.v1.Bucket
-	0,   // 32: coffer.metadata.v1.UpdateBucketRequest.type:type_name -> coffer.metadata.v1.BucketType
-	92,  // 33: coffer.metadata.v1.UpdateBucketRequest.info:type_name -> coffer.metadata.v1.UpdateBucketRequest.InfoEntry
-	93,  // 34: coffer.metadata.v1.UpdateBucketRequest.cors_rules:type_name -> coffer.cors.v1.CorsRule
-	11,  // 35: coffer.metadata.v1.UpdateBucketRequest.lifecycle_rules:type_name -> coffer.metadata.v1.LifecycleRule
-	12,  // 36: coffer.metadata.v1.UpdateBucketRequest.default_encryption:type_name -> coffer.metadata.v1.ServerSideEncryption
-	13,  // 37: coffer.metadata.v1.UpdateBucketRequest.file_lock:type_name -> coffer.metadata.v1.FileLockConfiguration
-	10,  // 38: coffer.metadata.v1.UpdateBucketResponse.bucket:type_name -> coffer.metadata.v1.Bucket
-	10,  // 39: coffer.metadata.v1.DeleteBucketResponse.bucket:type_name -> coffer.metadata.v1.Bucket
-	19,  // 40: coffer.metadata.v1.CommitObjectRequest.version:type_name -> coffer.metadata.v1.ObjectVersion
-	23,  // 41: coffer.metadata.v1.CommitObjectRequest.precondition:type_name -> coffer.metadata.v1.Precondition
-	19,  // 42: coffer.metadata.v1.CommitObjectResponse.version:type_name -> coffer.metadata.v1.ObjectVersion
-	19,  // 43: coffer.metadata.v1.GetObjectResponse.version:type_name -> coffer.metadata.v1.ObjectVersion
-	19,  // 44: coffer.metadata.v1.ListObjectsResponse.objects:type_name -> coffer.metadata.v1.ObjectVersion
-	19,  // 45: coffer.metadata.v1.ListObjectVersionsResponse.versions:type_name -> coffer.metadata.v1.ObjectVersion
-	19,  // 46: coffer.metadata.v1.HideObjectResponse.marker:type_name -> coffer.metadata.v1.ObjectVersion
-	19,  // 47: coffer.metadata.v1.DeleteObjectVersionResponse.version:type_name -> coffer.metadata.v1.ObjectVersion
-	14,  // 48: coffer.metadata.v1.UpdateObjectRetentionRequest.retention:type_name -> coffer.metadata.v1.Retention
-	19,  // 49: coffer.metadata.v1.UpdateObjectRetentionResponse.version:type_name -> coffer.metadata.v1.ObjectVersion
-	4,   // 50: coffer.metadata.v1.UpdateObjectLegalHoldRequest.legal_hold:type_name -> coffer.metadata.v1.LegalHold
-	19,  // 51: coffer.metadata.v1.UpdateObjectLegalHoldResponse.version:type_name -> coffer.metadata.v1.ObjectVersion
-	20,  // 52: coffer.metadata.v1.UpdateObjectTagsRequest.tags:type_name -> coffer.metadata.v1.Tag
-	19,  // 53: coffer.metadata.v1.UpdateObjectTagsResponse.version:type_name -> coffer.metadata.v1.ObjectVersion
-	19,  // 54: coffer.metadata.v1.StartUploadRequest.version:type_name -> coffer.metadata.v1.ObjectVersion
-	19,  // 55: coffer.metadata.v1.StartUploadResponse.upload:type_name -> coffer.metadata.v1.ObjectVersion
-	19,  // 56: coffer.metadata.v1.GetUploadResponse.upload:type_name -> coffer.metadata.v1.ObjectVersion
-	19,  // 57: coffer.metadata.v1.ListUploadsResponse.uploads:type_name -> coffer.metadata.v1.ObjectVersion
-	21,  // 58: coffer.metadata.v1.CommitPartRequest.part:type_name -> coffer.metadata.v1.Part
-	21,  // 59: coffer.metadata.v1.CommitPartResponse.part:type_name -> coffer.metadata.v1.Part
-	21,  // 60: coffer.metadata.v1.CommitPartResponse.replaced:type_name -> coffer.metadata.v1.Part
-	21,  // 61: coffer.metadata.v1.ListPartsResponse.parts:type_name -> coffer.metadata.v1.Part
-	15,  // 62: coffer.metadata.v1.PartRef.checksums:type_name -> coffer.metadata.v1.Checksum
-	66,  // 63: coffer.metadata.v1.CompleteUploadRequest.parts:type_name -> coffer.metadata.v1.PartRef
-	23,  // 64: coffer.metadata.v1.CompleteUploadRequest.precondition:type_name -> coffer.metadata.v1.Precondition
-	15,  // 65: coffer.metadata.v1.CompleteUploadRequest.checksums:type_name -> coffer.metadata.v1.Checksum
-	19,  // 66: coffer.metadata.v1.CompleteUploadResponse.version:type_name -> coffer.metadata.v1.ObjectVersion
-	21,  // 67: coffer.metadata.v1.CompleteUploadResponse.discarded:type_name -> coffer.metadata.v1.Part
-	19,  // 68: coffer.metadata.v1.AbortUploadResponse.upload:type_name -> coffer.metadata.v1.ObjectVersion
-	21,  // 69: coffer.metadata.v1.AbortUploadResponse.parts:type_name -> coffer.metadata.v1.Part
-	22,  // 70: coffer.metadata.v1.CreateKeyRequest.key:type_name -> coffer.metadata.v1.ApplicationKey
-	22,  // 71: coffer.metadata.v1.CreateKeyResponse.key:type_name -> coffer.metadata.v1.ApplicationKey
-	22,  // 72: coffer.metadata.v1.GetKeyResponse.key:type_name -> coffer.metadata.v1.ApplicationKey
-	22,  // 73: coffer.metadata.v1.ListKeysResponse.keys:type_name -> coffer.metadata.v1.ApplicationKey
-	22,  // 74: coffer.metadata.v1.DeleteKeyResponse.key:type_name -> coffer.metadata.v1.ApplicationKey
-	16,  // 75: coffer.metadata.v1.UpdatePlacementRequest.shards:type_name -> coffer.metadata.v1.ShardLocation
-	16,  // 76: coffer.metadata.v1.UpdatePlacementRequest.expected_shards:type_name -> coffer.metadata.v1.ShardLocation
-	17,  // 77: coffer.metadata.v1.UpdatePlacementResponse.placement:type_name -> coffer.metadata.v1.BlobPlacement
-	17,  // 78: coffer.metadata.v1.GetBlobPlacementResponse.placement:type_name -> coffer.metadata.v1.BlobPlacement
-	17,  // 79: coffer.metadata.v1.ListPlacementsResponse.placements:type_name -> coffer.metadata.v1.BlobPlacement
-	8,   // 80: coffer.metadata.v1.Change.kind:type_name -> coffer.metadata.v1.ChangeKind
-	8,   // 81: coffer.metadata.v1.WatchRequest.kinds:type_name -> coffer.metadata.v1.ChangeKind
-	87,  // 82: coffer.metadata.v1.WatchResponse.changes:type_name -> coffer.metadata.v1.Change
-	24,  // 83: coffer.metadata.v1.MetadataService.InitAccount:input_type -> coffer.metadata.v1.InitAccountRequest
-	26,  // 84: coffer.metadata.v1.MetadataService.GetAccount:input_type -> coffer.metadata.v1.GetAccountRequest
-	28,  // 85: coffer.metadata.v1.MetadataService.CreateBucket:input_type -> coffer.metadata.v1.CreateBucketRequest
-	30,  // 86: coffer.metadata.v1.MetadataService.GetBucket:input_type -> coffer.metadata.v1.GetBucketRequest
-	32,  // 87: coffer.metadata.v1.MetadataService.ListBuckets:input_type -> coffer.metadata.v1.ListBucketsRequest
-	34,  // 88: coffer.metadata.v1.MetadataService.UpdateBucket:input_type -> coffer.metadata.v1.UpdateBucketRequest
-	36,  // 89: coffer.metadata.v1.MetadataService.DeleteBucket:input_type -> coffer.metadata.v1.DeleteBucketRequest
-	38,  // 90: coffer.metadata.v1.MetadataService.CommitObject:input_type -> coffer.metadata.v1.CommitObjectRequest
-	40,  // 91: coffer.metadata.v1.MetadataService.GetObject:input_type -> coffer.metadata.v1.GetObjectRequest
-	42,  // 92: coffer.metadata.v1.MetadataService.ListObjects:input_type -> coffer.metadata.v1.ListObjectsRequest
-	44,  // 93: coffer.metadata.v1.MetadataService.ListObjectVersions:input_type -> coffer.metadata.v1.ListObjectVersionsRequest
-	46,  // 94: coffer.metadata.v1.MetadataService.HideObject:input_type -> coffer.metadata.v1.HideObjectRequest
-	48,  // 95: coffer.metadata.v1.MetadataService.DeleteObjectVersion:input_type -> coffer.metadata.v1.DeleteObjectVersionRequest
-	50,  // 96: coffer.metadata.v1.MetadataService.UpdateObjectRetention:input_type -> coffer.metadata.v1.UpdateObjectRetentionRequest
-	52,  // 97: coffer.metadata.v1.MetadataService.UpdateObjectLegalHold:input_type -> coffer.metadata.v1.UpdateObjectLegalHoldRequest
-	54,  // 98: coffer.metadata.v1.MetadataService.UpdateObjectTags:input_type -> coffer.metadata.v1.UpdateObjectTagsRequest
-	56,  // 99: coffer.metadata.v1.MetadataService.StartUpload:input_type -> coffer.metadata.v1.StartUploadRequest
-	58,  // 100: coffer.metadata.v1.MetadataService.GetUpload:input_type -> coffer.metadata.v1.GetUploadRequest
-	60,  // 101: coffer.metadata.v1.MetadataService.ListUploads:input_type -> coffer.metadata.v1.ListUploadsRequest
-	62,  // 102: coffer.metadata.v1.MetadataService.CommitPart:input_type -> coffer.metadata.v1.CommitPartRequest
-	64,  // 103: coffer.metadata.v1.MetadataService.ListParts:input_type -> coffer.metadata.v1.ListPartsRequest
-	67,  // 104: coffer.metadata.v1.MetadataService.CompleteUpload:input_type -> coffer.metadata.v1.CompleteUploadRequest
-	69,  // 105: coffer.metadata.v1.MetadataService.AbortUpload:input_type -> coffer.metadata.v1.AbortUploadRequest
-	71,  // 106: coffer.metadata.v1.MetadataService.CreateKey:input_type -> coffer.metadata.v1.CreateKeyRequest
-	73,  // 107: coffer.metadata.v1.MetadataService.GetKey:input_type -> coffer.metadata.v1.GetKeyRequest
-	75,  // 108: coffer.metadata.v1.MetadataService.ListKeys:input_type -> coffer.metadata.v1.ListKeysRequest
-	77,  // 109: coffer.metadata.v1.MetadataService.DeleteKey:input_type -> coffer.metadata.v1.DeleteKeyRequest
-	79,  // 110: coffer.metadata.v1.MetadataService.CheckBlobReferences:input_type -> coffer.metadata.v1.CheckBlobReferencesRequest
-	81,  // 111: coffer.metadata.v1.MetadataService.UpdatePlacement:input_type -> coffer.metadata.v1.UpdatePlacementRequest
-	83,  // 112: coffer.metadata.v1.MetadataService.GetBlobPlacement:input_type -> coffer.metadata.v1.GetBlobPlacementRequest
-	85,  // 113: coffer.metadata.v1.MetadataService.ListPlacements:input_type -> coffer.metadata.v1.ListPlacementsRequest
-	88,  // 114: coffer.metadata.v1.MetadataService.Watch:input_type -> coffer.metadata.v1.WatchRequest
-	25,  // 115: coffer.metadata.v1.MetadataService.InitAccount:output_type -> coffer.metadata.v1.InitAccountResponse
-	27,  // 116: coffer.metadata.v1.MetadataService.GetAccount:output_type -> coffer.metadata.v1.GetAccountResponse
-	29,  // 117: coffer.metadata.v1.MetadataService.CreateBucket:output_type -> coffer.metadata.v1.CreateBucketResponse
-	31,  // 118: coffer.metadata.v1.MetadataService.GetBucket:output_type -> coffer.metadata.v1.GetBucketResponse
-	33,  // 119: coffer.metadata.v1.MetadataService.ListBuckets:output_type -> coffer.metadata.v1.ListBucketsResponse
-	35,  // 120: coffer.metadata.v1.MetadataService.UpdateBucket:output_type -> coffer.metadata.v1.UpdateBucketResponse
-	37,  // 121: coffer.metadata.v1.MetadataService.DeleteBucket:output_type -> coffer.metadata.v1.DeleteBucketResponse
-	39,  // 122: coffer.metadata.v1.MetadataService.CommitObject:output_type -> coffer.metadata.v1.CommitObjectResponse
-	41,  // 123: coffer.metadata.v1.MetadataService.GetObject:output_type -> coffer.metadata.v1.GetObjectResponse
-	43,  // 124: coffer.metadata.v1.MetadataService.ListObjects:output_type -> coffer.metadata.v1.ListObjectsResponse
-	45,  // 125: coffer.metadata.v1.MetadataService.ListObjectVersions:output_type -> coffer.metadata.v1.ListObjectVersionsResponse
-	47,  // 126: coffer.metadata.v1.MetadataService.HideObject:output_type -> coffer.metadata.v1.HideObjectResponse
-	49,  // 127: coffer.metadata.v1.MetadataService.DeleteObjectVersion:output_type -> coffer.metadata.v1.DeleteObjectVersionResponse
-	51,  // 128: coffer.metadata.v1.MetadataService.UpdateObjectRetention:output_type -> coffer.metadata.v1.UpdateObjectRetentionResponse
-	53,  // 129: coffer.metadata.v1.MetadataService.UpdateObjectLegalHold:output_type -> coffer.metadata.v1.UpdateObjectLegalHoldResponse
-	55,  // 130: coffer.metadata.v1.MetadataService.UpdateObjectTags:output_type -> coffer.metadata.v1.UpdateObjectTagsResponse
-	57,  // 131: coffer.metadata.v1.MetadataService.StartUpload:output_type -> coffer.metadata.v1.StartUploadResponse
-	59,  // 132: coffer.metadata.v1.MetadataService.GetUpload:output_type -> coffer.metadata.v1.GetUploadResponse
-	61,  // 133: coffer.metadata.v1.MetadataService.ListUploads:output_type -> coffer.metadata.v1.ListUploadsResponse
-	63,  // 134: coffer.metadata.v1.MetadataService.CommitPart:output_type -> coffer.metadata.v1.CommitPartResponse
-	65,  // 135: coffer.metadata.v1.MetadataService.ListParts:output_type -> coffer.metadata.v1.ListPartsResponse
-	68,  // 136: coffer.metadata.v1.MetadataService.CompleteUpload:output_type -> coffer.metadata.v1.CompleteUploadResponse
-	70,  // 137: coffer.metadata.v1.MetadataService.AbortUpload:output_type -> coffer.metadata.v1.AbortUploadResponse
-	72,  // 138: coffer.metadata.v1.MetadataService.CreateKey:output_type -> coffer.metadata.v1.CreateKeyResponse
-	74,  // 139: coffer.metadata.v1.MetadataService.GetKey:output_type -> coffer.metadata.v1.GetKeyResponse
-	76,  // 140: coffer.metadata.v1.MetadataService.ListKeys:output_type -> coffer.metadata.v1.ListKeysResponse
-	78,  // 141: coffer.metadata.v1.MetadataService.DeleteKey:output_type -> coffer.metadata.v1.DeleteKeyResponse
-	80,  // 142: coffer.metadata.v1.MetadataService.CheckBlobReferences:output_type -> coffer.metadata.v1.CheckBlobReferencesResponse
-	82,  // 143: coffer.metadata.v1.MetadataService.UpdatePlacement:output_type -> coffer.metadata.v1.UpdatePlacementResponse
-	84,  // 144: coffer.metadata.v1.MetadataService.GetBlobPlacement:output_type -> coffer.metadata.v1.GetBlobPlacementResponse
-	86,  // 145: coffer.metadata.v1.MetadataService.ListPlacements:output_type -> coffer.metadata.v1.ListPlacementsResponse
-	89,  // 146: coffer.metadata.v1.MetadataService.Watch:output_type -> coffer.metadata.v1.WatchResponse
-	115, // [115:147] is the sub-list for method output_type
-	83,  // [83:115] is the sub-list for method input_type
-	83,  // [83:83] is the sub-list for extension type_name
-	83,  // [83:83] is the sub-list for extension extendee
-	0,   // [0:83] is the sub-list for field type_name
+	8,   // 23: coffer.metadata.v1.ObjectVersion.checksum_type:type_name -> coffer.metadata.v1.ChecksumType
+	21,  // 24: coffer.metadata.v1.ObjectVersion.tags:type_name -> coffer.metadata.v1.Tag
+	7,   // 25: coffer.metadata.v1.ObjectVersion.storage_class:type_name -> coffer.metadata.v1.StorageClass
+	19,  // 26: coffer.metadata.v1.Part.segment:type_name -> coffer.metadata.v1.Segment
+	10,  // 27: coffer.metadata.v1.InitAccountResponse.account:type_name -> coffer.metadata.v1.Account
+	10,  // 28: coffer.metadata.v1.GetAccountResponse.account:type_name -> coffer.metadata.v1.Account
+	11,  // 29: coffer.metadata.v1.CreateBucketRequest.bucket:type_name -> coffer.metadata.v1.Bucket
+	11,  // 30: coffer.metadata.v1.CreateBucketResponse.bucket:type_name -> coffer.metadata.v1.Bucket
+	11,  // 31: coffer.metadata.v1.GetBucketResponse.bucket:type_name -> coffer.metadata.v1.Bucket
+	11,  // 32: coffer.metadata.v1.ListBucketsResponse.buckets:type_name -> coffer.metadata.v1.Bucket
+	0,   // 33: coffer.metadata.v1.UpdateBucketRequest.type:type_name -> coffer.metadata.v1.BucketType
+	93,  // 34: coffer.metadata.v1.UpdateBucketRequest.info:type_name -> coffer.metadata.v1.UpdateBucketRequest.InfoEntry
+	94,  // 35: coffer.metadata.v1.UpdateBucketRequest.cors_rules:type_name -> coffer.cors.v1.CorsRule
+	12,  // 36: coffer.metadata.v1.UpdateBucketRequest.lifecycle_rules:type_name -> coffer.metadata.v1.LifecycleRule
+	13,  // 37: coffer.metadata.v1.UpdateBucketRequest.default_encryption:type_name -> coffer.metadata.v1.ServerSideEncryption
+	14,  // 38: coffer.metadata.v1.UpdateBucketRequest.file_lock:type_name -> coffer.metadata.v1.FileLockConfiguration
+	11,  // 39: coffer.metadata.v1.UpdateBucketResponse.bucket:type_name -> coffer.metadata.v1.Bucket
+	11,  // 40: coffer.metadata.v1.DeleteBucketResponse.bucket:type_name -> coffer.metadata.v1.Bucket
+	20,  // 41: coffer.metadata.v1.CommitObjectRequest.version:type_name -> coffer.metadata.v1.ObjectVersion
+	24,  // 42: coffer.metadata.v1.CommitObjectRequest.precondition:type_name -> coffer.metadata.v1.Precondition
+	20,  // 43: coffer.metadata.v1.CommitObjectResponse.version:type_name -> coffer.metadata.v1.ObjectVersion
+	20,  // 44: coffer.metadata.v1.GetObjectResponse.version:type_name -> coffer.metadata.v1.ObjectVersion
+	20,  // 45: coffer.metadata.v1.ListObjectsResponse.objects:type_name -> coffer.metadata.v1.ObjectVersion
+	20,  // 46: coffer.metadata.v1.ListObjectVersionsResponse.versions:type_name -> coffer.metadata.v1.ObjectVersion
+	20,  // 47: coffer.metadata.v1.HideObjectResponse.marker:type_name -> coffer.metadata.v1.ObjectVersion
+	20,  // 48: coffer.metadata.v1.DeleteObjectVersionResponse.version:type_name -> coffer.metadata.v1.ObjectVersion
+	15,  // 49: coffer.metadata.v1.UpdateObjectRetentionRequest.retention:type_name -> coffer.metadata.v1.Retention
+	20,  // 50: coffer.metadata.v1.UpdateObjectRetentionResponse.version:type_name -> coffer.metadata.v1.ObjectVersion
+	4,   // 51: coffer.metadata.v1.UpdateObjectLegalHoldRequest.legal_hold:type_name -> coffer.metadata.v1.LegalHold
+	20,  // 52: coffer.metadata.v1.UpdateObjectLegalHoldResponse.version:type_name -> coffer.metadata.v1.ObjectVersion
+	21,  // 53: coffer.metadata.v1.UpdateObjectTagsRequest.tags:type_name -> coffer.metadata.v1.Tag
+	20,  // 54: coffer.metadata.v1.UpdateObjectTagsResponse.version:type_name -> coffer.metadata.v1.ObjectVersion
+	20,  // 55: coffer.metadata.v1.StartUploadRequest.version:type_name -> coffer.metadata.v1.ObjectVersion
+	20,  // 56: coffer.metadata.v1.StartUploadResponse.upload:type_name -> coffer.metadata.v1.ObjectVersion
+	20,  // 57: coffer.metadata.v1.GetUploadResponse.upload:type_name -> coffer.metadata.v1.ObjectVersion
+	20,  // 58: coffer.metadata.v1.ListUploadsResponse.uploads:type_name -> coffer.metadata.v1.ObjectVersion
+	22,  // 59: coffer.metadata.v1.CommitPartRequest.part:type_name -> coffer.metadata.v1.Part
+	22,  // 60: coffer.metadata.v1.CommitPartResponse.part:type_name -> coffer.metadata.v1.Part
+	22,  // 61: coffer.metadata.v1.CommitPartResponse.replaced:type_name -> coffer.metadata.v1.Part
+	22,  // 62: coffer.metadata.v1.ListPartsResponse.parts:type_name -> coffer.metadata.v1.Part
+	16,  // 63: coffer.metadata.v1.PartRef.checksums:type_name -> coffer.metadata.v1.Checksum
+	67,  // 64: coffer.metadata.v1.CompleteUploadRequest.parts:type_name -> coffer.metadata.v1.PartRef
+	24,  // 65: coffer.metadata.v1.CompleteUploadRequest.precondition:type_name -> coffer.metadata.v1.Precondition
+	16,  // 66: coffer.metadata.v1.CompleteUploadRequest.checksums:type_name -> coffer.metadata.v1.Checksum
+	20,  // 67: coffer.metadata.v1.CompleteUploadResponse.version:type_name -> coffer.metadata.v1.ObjectVersion
+	22,  // 68: coffer.metadata.v1.CompleteUploadResponse.discarded:type_name -> coffer.metadata.v1.Part
+	20,  // 69: coffer.metadata.v1.AbortUploadResponse.upload:type_name -> coffer.metadata.v1.ObjectVersion
+	22,  // 70: coffer.metadata.v1.AbortUploadResponse.parts:type_name -> coffer.metadata.v1.Part
+	23,  // 71: coffer.metadata.v1.CreateKeyRequest.key:type_name -> coffer.metadata.v1.ApplicationKey
+	23,  // 72: coffer.metadata.v1.CreateKeyResponse.key:type_name -> coffer.metadata.v1.ApplicationKey
+	23,  // 73: coffer.metadata.v1.GetKeyResponse.key:type_name -> coffer.metadata.v1.ApplicationKey
+	23,  // 74: coffer.metadata.v1.ListKeysResponse.keys:type_name -> coffer.metadata.v1.ApplicationKey
+	23,  // 75: coffer.metadata.v1.DeleteKeyResponse.key:type_name -> coffer.metadata.v1.ApplicationKey
+	17,  // 76: coffer.metadata.v1.UpdatePlacementRequest.shards:type_name -> coffer.metadata.v1.ShardLocation
+	17,  // 77: coffer.metadata.v1.UpdatePlacementRequest.expected_shards:type_name -> coffer.metadata.v1.ShardLocation
+	18,  // 78: coffer.metadata.v1.UpdatePlacementResponse.placement:type_name -> coffer.metadata.v1.BlobPlacement
+	18,  // 79: coffer.metadata.v1.GetBlobPlacementResponse.placement:type_name -> coffer.metadata.v1.BlobPlacement
+	18,  // 80: coffer.metadata.v1.ListPlacementsResponse.placements:type_name -> coffer.metadata.v1.BlobPlacement
+	9,   // 81: coffer.metadata.v1.Change.kind:type_name -> coffer.metadata.v1.ChangeKind
+	9,   // 82: coffer.metadata.v1.WatchRequest.kinds:type_name -> coffer.metadata.v1.ChangeKind
+	88,  // 83: coffer.metadata.v1.WatchResponse.changes:type_name -> coffer.metadata.v1.Change
+	25,  // 84: coffer.metadata.v1.MetadataService.InitAccount:input_type -> coffer.metadata.v1.InitAccountRequest
+	27,  // 85: coffer.metadata.v1.MetadataService.GetAccount:input_type -> coffer.metadata.v1.GetAccountRequest
+	29,  // 86: coffer.metadata.v1.MetadataService.CreateBucket:input_type -> coffer.metadata.v1.CreateBucketRequest
+	31,  // 87: coffer.metadata.v1.MetadataService.GetBucket:input_type -> coffer.metadata.v1.GetBucketRequest
+	33,  // 88: coffer.metadata.v1.MetadataService.ListBuckets:input_type -> coffer.metadata.v1.ListBucketsRequest
+	35,  // 89: coffer.metadata.v1.MetadataService.UpdateBucket:input_type -> coffer.metadata.v1.UpdateBucketRequest
+	37,  // 90: coffer.metadata.v1.MetadataService.DeleteBucket:input_type -> coffer.metadata.v1.DeleteBucketRequest
+	39,  // 91: coffer.metadata.v1.MetadataService.CommitObject:input_type -> coffer.metadata.v1.CommitObjectRequest
+	41,  // 92: coffer.metadata.v1.MetadataService.GetObject:input_type -> coffer.metadata.v1.GetObjectRequest
+	43,  // 93: coffer.metadata.v1.MetadataService.ListObjects:input_type -> coffer.metadata.v1.ListObjectsRequest
+	45,  // 94: coffer.metadata.v1.MetadataService.ListObjectVersions:input_type -> coffer.metadata.v1.ListObjectVersionsRequest
+	47,  // 95: coffer.metadata.v1.MetadataService.HideObject:input_type -> coffer.metadata.v1.HideObjectRequest
+	49,  // 96: coffer.metadata.v1.MetadataService.DeleteObjectVersion:input_type -> coffer.metadata.v1.DeleteObjectVersionRequest
+	51,  // 97: coffer.metadata.v1.MetadataService.UpdateObjectRetention:input_type -> coffer.metadata.v1.UpdateObjectRetentionRequest
+	53,  // 98: coffer.metadata.v1.MetadataService.UpdateObjectLegalHold:input_type -> coffer.metadata.v1.UpdateObjectLegalHoldRequest
+	55,  // 99: coffer.metadata.v1.MetadataService.UpdateObjectTags:input_type -> coffer.metadata.v1.UpdateObjectTagsRequest
+	57,  // 100: coffer.metadata.v1.MetadataService.StartUpload:input_type -> coffer.metadata.v1.StartUploadRequest
+	59,  // 101: coffer.metadata.v1.MetadataService.GetUpload:input_type -> coffer.metadata.v1.GetUploadRequest
+	61,  // 102: coffer.metadata.v1.MetadataService.ListUploads:input_type -> coffer.metadata.v1.ListUploadsRequest
+	63,  // 103: coffer.metadata.v1.MetadataService.CommitPart:input_type -> coffer.metadata.v1.CommitPartRequest
+	65,  // 104: coffer.metadata.v1.MetadataService.ListParts:input_type -> coffer.metadata.v1.ListPartsRequest
+	68,  // 105: coffer.metadata.v1.MetadataService.CompleteUpload:input_type -> coffer.metadata.v1.CompleteUploadRequest
+	70,  // 106: coffer.metadata.v1.MetadataService.AbortUpload:input_type -> coffer.metadata.v1.AbortUploadRequest
+	72,  // 107: coffer.metadata.v1.MetadataService.CreateKey:input_type -> coffer.metadata.v1.CreateKeyRequest
+	74,  // 108: coffer.metadata.v1.MetadataService.GetKey:input_type -> coffer.metadata.v1.GetKeyRequest
+	76,  // 109: coffer.metadata.v1.MetadataService.ListKeys:input_type -> coffer.metadata.v1.ListKeysRequest
+	78,  // 110: coffer.metadata.v1.MetadataService.DeleteKey:input_type -> coffer.metadata.v1.DeleteKeyRequest
+	80,  // 111: coffer.metadata.v1.MetadataService.CheckBlobReferences:input_type -> coffer.metadata.v1.CheckBlobReferencesRequest
+	82,  // 112: coffer.metadata.v1.MetadataService.UpdatePlacement:input_type -> coffer.metadata.v1.UpdatePlacementRequest
+	84,  // 113: coffer.metadata.v1.MetadataService.GetBlobPlacement:input_type -> coffer.metadata.v1.GetBlobPlacementRequest
+	86,  // 114: coffer.metadata.v1.MetadataService.ListPlacements:input_type -> coffer.metadata.v1.ListPlacementsRequest
+	89,  // 115: coffer.metadata.v1.MetadataService.Watch:input_type -> coffer.metadata.v1.WatchRequest
+	26,  // 116: coffer.metadata.v1.MetadataService.InitAccount:output_type -> coffer.metadata.v1.InitAccountResponse
+	28,  // 117: coffer.metadata.v1.MetadataService.GetAccount:output_type -> coffer.metadata.v1.GetAccountResponse
+	30,  // 118: coffer.metadata.v1.MetadataService.CreateBucket:output_type -> coffer.metadata.v1.CreateBucketResponse
+	32,  // 119: coffer.metadata.v1.MetadataService.GetBucket:output_type -> coffer.metadata.v1.GetBucketResponse
+	34,  // 120: coffer.metadata.v1.MetadataService.ListBuckets:output_type -> coffer.metadata.v1.ListBucketsResponse
+	36,  // 121: coffer.metadata.v1.MetadataService.UpdateBucket:output_type -> coffer.metadata.v1.UpdateBucketResponse
+	38,  // 122: coffer.metadata.v1.MetadataService.DeleteBucket:output_type -> coffer.metadata.v1.DeleteBucketResponse
+	40,  // 123: coffer.metadata.v1.MetadataService.CommitObject:output_type -> coffer.metadata.v1.CommitObjectResponse
+	42,  // 124: coffer.metadata.v1.MetadataService.GetObject:output_type -> coffer.metadata.v1.GetObjectResponse
+	44,  // 125: coffer.metadata.v1.MetadataService.ListObjects:output_type -> coffer.metadata.v1.ListObjectsResponse
+	46,  // 126: coffer.metadata.v1.MetadataService.ListObjectVersions:output_type -> coffer.metadata.v1.ListObjectVersionsResponse
+	48,  // 127: coffer.metadata.v1.MetadataService.HideObject:output_type -> coffer.metadata.v1.HideObjectResponse
+	50,  // 128: coffer.metadata.v1.MetadataService.DeleteObjectVersion:output_type -> coffer.metadata.v1.DeleteObjectVersionResponse
+	52,  // 129: coffer.metadata.v1.MetadataService.UpdateObjectRetention:output_type -> coffer.metadata.v1.UpdateObjectRetentionResponse
+	54,  // 130: coffer.metadata.v1.MetadataService.UpdateObjectLegalHold:output_type -> coffer.metadata.v1.UpdateObjectLegalHoldResponse
+	56,  // 131: coffer.metadata.v1.MetadataService.UpdateObjectTags:output_type -> coffer.metadata.v1.UpdateObjectTagsResponse
+	58,  // 132: coffer.metadata.v1.MetadataService.StartUpload:output_type -> coffer.metadata.v1.StartUploadResponse
+	60,  // 133: coffer.metadata.v1.MetadataService.GetUpload:output_type -> coffer.metadata.v1.GetUploadResponse
+	62,  // 134: coffer.metadata.v1.MetadataService.ListUploads:output_type -> coffer.metadata.v1.ListUploadsResponse
+	64,  // 135: coffer.metadata.v1.MetadataService.CommitPart:output_type -> coffer.metadata.v1.CommitPartResponse
+	66,  // 136: coffer.metadata.v1.MetadataService.ListParts:output_type -> coffer.metadata.v1.ListPartsResponse
+	69,  // 137: coffer.metadata.v1.MetadataService.CompleteUpload:output_type -> coffer.metadata.v1.CompleteUploadResponse
+	71,  // 138: coffer.metadata.v1.MetadataService.AbortUpload:output_type -> coffer.metadata.v1.AbortUploadResponse
+	73,  // 139: coffer.metadata.v1.MetadataService.CreateKey:output_type -> coffer.metadata.v1.CreateKeyResponse
+	75,  // 140: coffer.metadata.v1.MetadataService.GetKey:output_type -> coffer.metadata.v1.GetKeyResponse
+	77,  // 141: coffer.metadata.v1.MetadataService.ListKeys:output_type -> coffer.metadata.v1.ListKeysResponse
+	79,  // 142: coffer.metadata.v1.MetadataService.DeleteKey:output_type -> coffer.metadata.v1.DeleteKeyResponse
+	81,  // 143: coffer.metadata.v1.MetadataService.CheckBlobReferences:output_type -> coffer.metadata.v1.CheckBlobReferencesResponse
+	83,  // 144: coffer.metadata.v1.MetadataService.UpdatePlacement:output_type -> coffer.metadata.v1.UpdatePlacementResponse
+	85,  // 145: coffer.metadata.v1.MetadataService.GetBlobPlacement:output_type -> coffer.metadata.v1.GetBlobPlacementResponse
+	87,  // 146: coffer.metadata.v1.MetadataService.ListPlacements:output_type -> coffer.metadata.v1.ListPlacementsResponse
+	90,  // 147: coffer.metadata.v1.MetadataService.Watch:output_type -> coffer.metadata.v1.WatchResponse
+	116, // [116:148] is the sub-list for method output_type
+	84,  // [84:116] is the sub-list for method input_type
+	84,  // [84:84] is the sub-list for extension type_name
+	84,  // [84:84] is the sub-list for extension extendee
+	0,   // [0:84] is the sub-list for field type_name
 }
 
 func init() { file_coffer_metadata_v1_metadata_proto_init() }
@@ -6624,7 +6713,7 @@ func file_coffer_metadata_v1_metadata_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_coffer_metadata_v1_metadata_proto_rawDesc), len(file_coffer_metadata_v1_metadata_proto_rawDesc)),
-			NumEnums:      9,
+			NumEnums:      10,
 			NumMessages:   84,
 			NumExtensions: 0,
 			NumServices:   1,
