@@ -97,8 +97,13 @@ func (h *Handler) Dialect() shell.Dialect {
 	}
 }
 
-// anonymous reports whether r carries no S3 credentials at all.
+// anonymous reports whether r carries no S3 credentials at all. A browser
+// form upload (presigned POST) carries its signature in the form, so it is
+// not counted as anonymous; it is verified before its file is read.
 func anonymous(r *http.Request) bool {
+	if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		return false
+	}
 	return len(r.Header["Authorization"]) == 0 && !strings.Contains(r.URL.RawQuery, "X-Amz-Credential")
 }
 

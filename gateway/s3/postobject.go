@@ -144,6 +144,7 @@ func (h *Handler) authenticatePost(r *http.Request, c *call, fields map[string]s
 		return err
 	}
 	c.principal = resp.GetPrincipal()
+	c.ex.KeyID = c.principal.GetKeyId()
 	return nil
 }
 

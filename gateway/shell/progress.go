@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/coffer-project/coffer/services/errs"
@@ -39,11 +40,13 @@ const maxWriteChunk = 64 << 10
 type responseWriter struct {
 	http.ResponseWriter
 	status int
-	out    int64
+	out    atomic.Int64
 	stall  time.Duration
 	conn   deadliner // nil: no deadlines (stall 0, or a writer without them)
-	// readPushed and writePushed are when each deadline was last moved.
-	readPushed, writePushed time.Time
+	// readPushed and writePushed are when each deadline was last moved
+	// (unix nanoseconds). The body may be read on another goroutine than
+	// the one writing the response (a blob put streams it), hence atomics.
+	readPushed, writePushed atomic.Int64
 }
 
 func (w *responseWriter) init(rw http.ResponseWriter, stall time.Duration) {
@@ -59,8 +62,7 @@ func (w *responseWriter) pushWrite() {
 	if w.conn == nil {
 		return
 	}
-	if now := time.Now(); now.Sub(w.writePushed) > w.stall/8 {
-		w.writePushed = now
+	if now := time.Now(); push(&w.writePushed, now, w.stall) {
 		_ = w.conn.SetWriteDeadline(now.Add(w.stall))
 	}
 }
@@ -69,10 +71,16 @@ func (w *responseWriter) pushRead() {
 	if w.conn == nil {
 		return
 	}
-	if now := time.Now(); now.Sub(w.readPushed) > w.stall/8 {
-		w.readPushed = now
+	if now := time.Now(); push(&w.readPushed, now, w.stall) {
 		_ = w.conn.SetReadDeadline(now.Add(w.stall))
 	}
+}
+
+// push reports whether a deadline last moved at *last should move now,
+// and records now if so.
+func push(last *atomic.Int64, now time.Time, stall time.Duration) bool {
+	prev := last.Load()
+	return now.UnixNano()-prev > int64(stall/8) && last.CompareAndSwap(prev, now.UnixNano())
 }
 
 func (w *responseWriter) WriteHeader(code int) {
@@ -93,7 +101,7 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 		w.pushWrite()
 		n, err := w.ResponseWriter.Write(chunk)
 		written += n
-		w.out += int64(n)
+		w.out.Add(int64(n))
 		if err != nil {
 			return written, stalled(err)
 		}
@@ -110,7 +118,7 @@ func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter 
 type body struct {
 	rc io.ReadCloser
 	w  *responseWriter
-	in int64
+	in atomic.Int64
 }
 
 func (b *body) Read(p []byte) (int, error) {
@@ -119,7 +127,7 @@ func (b *body) Read(p []byte) (int, error) {
 	// run into a deadline left from an earlier request on the connection.
 	b.w.pushWrite()
 	n, err := b.rc.Read(p)
-	b.in += int64(n)
+	b.in.Add(int64(n))
 	if err != nil {
 		if err == io.EOF && b.w.conn != nil {
 			// The body is done. The server now watches the connection

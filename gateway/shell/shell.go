@@ -192,7 +192,7 @@ func (x *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.slots.release(anonymous)
 	}()
 	if r.Body != nil && r.Body != http.NoBody {
-		ex.body = body{rc: r.Body, w: &ex.w}
+		ex.body.rc, ex.body.w = r.Body, &ex.w
 		r.Body = &ex.body
 	}
 	defer func() {
@@ -239,7 +239,8 @@ func (x *wrapped) finish(r *http.Request, ex *Exchange) {
 	if status == 0 {
 		status = http.StatusOK // what the server sends for a handler that wrote nothing
 	}
-	x.series.observe(ex.op, status, took.Seconds(), ex.body.in, ex.w.out)
+	in, out := ex.body.in.Load(), ex.w.out.Load()
+	x.series.observe(ex.op, status, took.Seconds(), in, out)
 	if !x.shell.cfg.AccessLog {
 		return
 	}
@@ -258,8 +259,8 @@ func (x *wrapped) finish(r *http.Request, ex *Exchange) {
 		slog.String("method", r.Method),
 		slog.Int("status", status),
 		slog.Bool("aborted", ex.aborted),
-		slog.Int64("bytes_in", ex.body.in),
-		slog.Int64("bytes_out", ex.w.out),
+		slog.Int64("bytes_in", in),
+		slog.Int64("bytes_out", out),
 		slog.Duration("duration", took),
 		slog.String("remote_addr", r.RemoteAddr),
 	)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -44,7 +45,35 @@ func startRoles(t *testing.T, etcd, roles string, extra ...string) *app.Process 
 		defer cancel()
 		p.Stop(sctx)
 	})
+	waitRegistered(t, etcd, p, roles)
 	return p
+}
+
+// waitRegistered waits until etcd lists p under each of its roles. A process
+// registers in the background once started, so a process started next may
+// not find it yet: an edge that saw one blobstore node of two wrote every
+// blob with a single shard of its 1+1 (degraded, as designed while a node
+// is missing), and the shard report failed.
+func waitRegistered(t *testing.T, etcd string, p *app.Process, roles string) {
+	t.Helper()
+	d, err := discovery.NewEtcd(discovery.EtcdOptions{Endpoints: []string{etcd}, Prefix: "apptest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, role := range strings.Split(roles, ",") {
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			insts, err := d.List(ctx, role)
+			cancel()
+			if slices.ContainsFunc(insts, func(in discovery.Instance) bool { return in.Addr == p.GRPCAddr() }) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s at %s is not registered in etcd after 30s (%v; listed %+v)", role, p.GRPCAddr(), err, insts)
+			}
+		}
+	}
 }
 
 func clusterReport(t *testing.T, etcd string) *admin.ClusterReport {
