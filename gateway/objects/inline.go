@@ -32,7 +32,7 @@ const MaxInlineSize = 256 << 10
 
 // DefaultInlineMax is the default threshold (gateway --inline-max-size),
 // measured with vs-minio.sh: see gateway/DESIGN.md.
-const DefaultInlineMax = 64 << 10
+const DefaultInlineMax = 16 << 10
 
 // WithInlineMax sets the inline threshold (0: never inline).
 func WithInlineMax(n int64) Option { return func(l *Layer) { l.inlineMax = min(n, MaxInlineSize) } }

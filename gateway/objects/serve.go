@@ -107,7 +107,10 @@ func (l *Layer) ServeRange(w http.ResponseWriter, r *http.Request, v *metadatav1
 	bufp := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(bufp)
 	buf := *bufp
-	n, err := io.ReadFull(rc, buf[:min(int64(len(buf)), rng.Length)])
+	// A few KiB are enough to open the first segment (which verifies its
+	// first batch of chunks); the rest goes out through WriteTo without
+	// another copy.
+	n, err := io.ReadFull(rc, buf[:min(firstBytes, rng.Length)])
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
 		return err
 	}
@@ -119,6 +122,9 @@ func (l *Layer) ServeRange(w http.ResponseWriter, r *http.Request, v *metadatav1
 	_, err = io.CopyBuffer(writerOnly{w}, rc, buf)
 	return err
 }
+
+// firstBytes is how much ServeRange reads before the status line.
+const firstBytes = 16 << 10
 
 // writerOnly hides ReadFrom, so io.CopyBuffer uses the reader's WriteTo or
 // the pooled buffer.
