@@ -32,12 +32,15 @@ func (h *Handler) copySource(r *http.Request, c *call, fileID, rangeSpec string,
 	}
 	src := objects.CopySource{Version: v, Length: -1}
 	if rangeSpec != "" {
-		rng, ok, err := objects.ParseRange(rangeSpec, v.GetSize(), false)
+		// Unlike a download's Range header, which S3 ignores when it is
+		// malformed, a copy's range is the request itself: only a
+		// well-formed one is taken (an empty file read "bytes=0-" whole).
+		if !wellFormedRange(rangeSpec) {
+			return src, bad("range must be bytes=start-end")
+		}
+		rng, _, err := objects.ParseRange(rangeSpec, v.GetSize(), true)
 		if err != nil {
 			return src, err
-		}
-		if !ok && !wholeRange(rangeSpec) {
-			return src, bad("range must be bytes=start-end")
 		}
 		src.Offset, src.Length = rng.Start, rng.Length
 	}
@@ -64,16 +67,24 @@ func (h *Handler) copySource(r *http.Request, c *call, fileID, rangeSpec string,
 	return src, nil
 }
 
-// wholeRange reports whether a range that ParseRange ignored still names
-// the whole (empty) file, "bytes=0-", rather than being malformed.
-func wholeRange(spec string) bool {
-	rest, ok := strings.CutPrefix(strings.TrimSpace(spec), "bytes=")
+// wellFormedRange reports whether spec is "bytes=start-" or
+// "bytes=start-end" with end >= start, no spaces and one range only: the
+// forms B2 documents for a copy.
+func wellFormedRange(spec string) bool {
+	rest, ok := strings.CutPrefix(spec, "bytes=")
 	if !ok {
 		return false
 	}
-	a, _, ok := strings.Cut(rest, "-")
-	_, err := strconv.ParseUint(strings.TrimSpace(a), 10, 63)
-	return ok && err == nil
+	a, b, ok := strings.Cut(rest, "-")
+	start, err := strconv.ParseUint(a, 10, 63)
+	if !ok || err != nil { // ParseUint takes no sign and no space
+		return false
+	}
+	if b == "" {
+		return true
+	}
+	end, err := strconv.ParseUint(b, 10, 63)
+	return err == nil && end >= start
 }
 
 type copyFileRequest struct {

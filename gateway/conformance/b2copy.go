@@ -40,6 +40,10 @@ func testB2Copy(t *testing.T, tg B2Target) {
 	WantB2Error(t, c.Call("b2_copy_file", map[string]any{"sourceFileId": sid, "fileName": "x", "metadataDirective": "MOVE"}), 400, "bad_request")
 	WantB2Error(t, c.Call("b2_copy_file", map[string]any{"sourceFileId": sid, "fileName": "x", "range": "bytes=100-200"}), 416, "range_not_satisfiable")
 	WantB2Error(t, c.Call("b2_copy_file", map[string]any{"sourceFileId": sid, "fileName": "x", "range": "lines=1-2"}), 400, "bad_request")
+	// A malformed range is refused, never read as "the whole file".
+	for _, rng := range []string{"bytes=5-1", "bytes=3", "bytes= 1-2", "bytes=1-2,4-5", "bytes=x-"} {
+		WantB2Error(t, c.Call("b2_copy_file", map[string]any{"sourceFileId": sid, "fileName": "x", "range": rng}), 400, "bad_request")
+	}
 	WantB2Error(t, c.Call("b2_copy_file", map[string]any{"sourceFileId": sid[:len(sid)-3] + "999", "fileName": "x"}), 404, "not_found")
 	WantB2Error(t, c.Call("b2_copy_file", map[string]any{"sourceFileId": sid, "fileName": "x", "destinationBucketId": "000000000000000000000000"}), 400, "bad_bucket_id")
 
