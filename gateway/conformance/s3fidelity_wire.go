@@ -27,6 +27,23 @@ out({"Status": r["ResponseMetadata"]["HTTPStatusCode"], "Body": body})
 	if got.Status != 200 || got.Body != "bar" {
 		t.Fatalf("chunked PUT: %+v", got)
 	}
+	// Encrypted (SSE-S3) with no length known in advance: sealed package
+	// by package, the last one found by reading ahead.
+	tg.Boto3(t, `
+import hashlib
+b = `+pythonString(b)+`
+def add_te(request, **kwargs):
+    request.headers.add_header("Transfer-Encoding", "chunked")
+s3.meta.events.register_first("before-sign.*.*", add_te)
+data = bytes(range(256)) * 1200 + b"tail"
+r = s3.put_object(Bucket=b, Key="sse", Body=data, ServerSideEncryption="AES256")
+g = s3.get_object(Bucket=b, Key="sse")
+same = g["Body"].read() == data and g["ServerSideEncryption"] == "AES256" and g["ContentLength"] == len(data)
+out({"Status": r["ResponseMetadata"]["HTTPStatusCode"], "Body": "same" if same else "differs"})
+`, &got)
+	if got.Status != 200 || got.Body != "same" {
+		t.Fatalf("chunked SSE PUT: %+v", got)
+	}
 	// A wrong Content-MD5 still fails the chunked body.
 	var code []any
 	tg.Boto3(t, `
