@@ -1,7 +1,6 @@
 package authcache
 
 import (
-	"context"
 	"crypto/sha256"
 	"log/slog"
 	"sync"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/coffer-project/coffer/authd/sigv4"
+	"github.com/coffer-project/coffer/gateway/watchfollow"
 	authv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/auth/v1"
 	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
 )
@@ -67,29 +67,14 @@ type Cache struct {
 
 	hits, misses atomic.Uint64
 
+	// mu guards the entries and watch's state: a version check and the
+	// store it allows are one critical section.
 	mu sync.RWMutex
-	// live: the watch stream delivered its first response and has not
-	// broken since. Entries are used and stored only while live.
-	live bool
-	// version changes on every invalidation and every change of live; an
-	// answer from authd is stored only if version did not move while it
-	// was being fetched (see ticket).
-	version uint64
-	// index is the last watch index seen: resume from here.
-	index uint64
-	// brokeAt is when the stream last stopped being live.
-	brokeAt time.Time
-	// cancelStream ends the current stream (tests use it through
-	// export_test.go to break the stream on demand).
-	cancelStream context.CancelFunc
-	// beforeConnect, when set, runs before each (re)connect; only tests
-	// set it, to hold the stream down while they change things.
-	beforeConnect func(context.Context)
-	keys          map[string]*keyEntry
-	tokens        map[tokenID]*tokenEntry
-
-	stop context.CancelFunc
-	done chan struct{}
+	// watch follows metadata's key changes and says whether entries may be
+	// used (live) and stored (see watchfollow.Ticket).
+	watch  *watchfollow.Follower
+	keys   map[string]*keyEntry
+	tokens map[tokenID]*tokenEntry
 }
 
 // keyEntry is what authd said about one application key.
@@ -132,6 +117,15 @@ func New(cfg Config, deps Deps) *Cache {
 	if c.now == nil {
 		c.now = time.Now
 	}
+	c.watch = watchfollow.New(watchfollow.Config{
+		Name:   "authcache",
+		What:   "cached credential",
+		Broken: "cached credentials are not used until it resumes",
+		Kinds:  []metadatav1.ChangeKind{metadatav1.ChangeKind_CHANGE_KIND_KEY},
+		Meta:   c.meta, Mu: &c.mu, Log: c.log, Now: c.now,
+		DropAll: c.dropAllLocked,
+		Apply:   func(ch *metadatav1.Change) { c.evictKeyLocked(ch.GetKeyId()) },
+	})
 	// The skew is S3's fixed 15 minutes, the same constant authd uses.
 	c.verifier = &sigv4.Verifier{Region: cfg.Region, MaxSkew: sigv4.DefaultMaxSkew, Now: c.now}
 	return c
@@ -140,59 +134,21 @@ func New(cfg Config, deps Deps) *Cache {
 // Start follows metadata's watch stream in the background until Stop. It
 // returns at once; entries are used once the stream is live.
 func (c *Cache) Start() {
-	if c.meta == nil || c.done != nil {
+	if c.meta == nil {
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	c.stop, c.done = cancel, make(chan struct{})
-	go func() {
-		defer close(c.done)
-		c.follow(ctx)
-	}()
+	c.watch.Start()
 }
 
 // Stop stops following the stream and drops every entry. It is idempotent.
-func (c *Cache) Stop() {
-	if c.stop != nil {
-		c.stop()
-		<-c.done
-	}
-	c.mu.Lock()
-	c.live = false
-	c.version++
-	c.dropAllLocked()
-	c.mu.Unlock()
-}
+func (c *Cache) Stop() { c.watch.Stop() }
 
 // Live reports whether the watch stream is live, that is whether cached
 // entries are being used.
-func (c *Cache) Live() bool {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.live
-}
+func (c *Cache) Live() bool { return c.watch.Live() }
 
 // Stats returns the hit and miss counts so far.
 func (c *Cache) Stats() Stats { return Stats{Hits: c.hits.Load(), Misses: c.misses.Load()} }
-
-// ticket is the state an authd call started from; see store.
-type ticket struct {
-	ok      bool // live when the call started
-	version uint64
-}
-
-func (c *Cache) ticket() ticket {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return ticket{ok: c.live, version: c.version}
-}
-
-// storable reports, under c.mu, whether an answer fetched with t may be
-// stored: the stream was live when the call started and nothing changed
-// since (no invalidation, no break, no resume).
-func (c *Cache) storableLocked(t ticket) bool {
-	return t.ok && c.live && c.version == t.version
-}
 
 // makeRoomLocked evicts arbitrary entries until one more fits.
 func (c *Cache) makeRoomLocked() {

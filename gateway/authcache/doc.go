@@ -18,7 +18,8 @@
 //
 // # Why it is never stale for long
 //
-// The cache follows metadata's Watch stream for application-key changes.
+// The cache follows metadata's Watch stream for application-key changes
+// (the following itself is gateway/watchfollow, shared with bucketcache).
 // Every change of a key (created, deleted) drops that key's entries; a
 // compacted stream or an index going backwards drops everything. Three rules
 // keep a stale entry from ever being used for long:

@@ -7,25 +7,18 @@ import "context"
 // stream is down and check what the resumed stream does with them.
 func Interrupt(c *Cache) (resume func()) {
 	gate := make(chan struct{})
-	c.mu.Lock()
-	c.beforeConnect = func(ctx context.Context) {
+	c.watch.SetBeforeConnect(func(ctx context.Context) {
 		select {
 		case <-gate:
 		case <-ctx.Done():
 		}
-	}
-	cancel := c.cancelStream
-	c.mu.Unlock()
-	if cancel != nil {
-		cancel()
-	}
+	})
+	c.watch.BreakStream()
 	return func() {
-		c.mu.Lock()
-		c.beforeConnect = nil
-		c.mu.Unlock()
+		c.watch.SetBeforeConnect(nil)
 		close(gate)
 	}
 }
 
 // Index is the last watch index the cache has applied.
-func Index(c *Cache) uint64 { return c.resumeIndex() }
+func Index(c *Cache) uint64 { return c.watch.Index() }

@@ -35,7 +35,7 @@ func (c *Cache) VerifyPostPolicy(ctx context.Context, f sigv4.PostFields) (*auth
 		return &authv1.VerifyPostPolicyResponse{Principal: p, SigningKey: key, CredentialScope: scope}, nil
 	}
 	c.misses.Add(1)
-	t := c.ticket()
+	t := c.watch.Ticket()
 	resp, err := c.auth.VerifyPostPolicy(ctx, &authv1.VerifyPostPolicyRequest{
 		Algorithm: f.Algorithm, Credential: f.Credential, AmzDate: f.Date, Policy: f.Policy, Signature: f.Signature,
 	})

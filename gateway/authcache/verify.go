@@ -7,6 +7,7 @@ import (
 
 	"github.com/coffer-project/coffer/authd/policy"
 	"github.com/coffer-project/coffer/authd/sigv4"
+	"github.com/coffer-project/coffer/gateway/watchfollow"
 	authv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/auth/v1"
 	"github.com/coffer-project/coffer/services/errs"
 )
@@ -52,7 +53,7 @@ func (c *Cache) VerifySigV4(ctx context.Context, r *sigv4.Request) (*authv1.Veri
 		}, nil
 	}
 	c.misses.Add(1)
-	t := c.ticket()
+	t := c.watch.Ticket()
 	resp, err := c.auth.VerifySigV4(ctx, wireRequest(r))
 	if err != nil {
 		return nil, err
@@ -68,7 +69,7 @@ func (c *Cache) VerifySigV4(ctx context.Context, r *sigv4.Request) (*authv1.Veri
 func (c *Cache) lookupKey(id, scope string) (*authv1.Principal, []byte) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if !c.live {
+	if !c.watch.LiveLocked() {
 		return nil, nil
 	}
 	e := c.keys[id]
@@ -83,10 +84,10 @@ func (c *Cache) lookupKey(id, scope string) (*authv1.Principal, []byte) {
 }
 
 // storeKey caches authd's answer for a key and scope if t allows.
-func (c *Cache) storeKey(t ticket, id, scope string, p *authv1.Principal, key []byte) {
+func (c *Cache) storeKey(t watchfollow.Ticket, id, scope string, p *authv1.Principal, key []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.storableLocked(t) {
+	if !c.watch.StorableLocked(t) {
 		return
 	}
 	now := c.now()
@@ -129,7 +130,7 @@ func (c *Cache) VerifyToken(ctx context.Context, req *authv1.VerifyTokenRequest)
 	resp := c.lookupToken(id)
 	if resp == nil {
 		c.misses.Add(1)
-		t := c.ticket()
+		t := c.watch.Ticket()
 		var err error
 		resp, err = c.auth.VerifyToken(ctx, &authv1.VerifyTokenRequest{
 			Token: req.GetToken(), Kinds: req.GetKinds(), UploadTarget: req.GetUploadTarget(),
@@ -175,7 +176,7 @@ func tokenKey(req *authv1.VerifyTokenRequest) tokenID {
 func (c *Cache) lookupToken(id tokenID) *authv1.VerifyTokenResponse {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if !c.live {
+	if !c.watch.LiveLocked() {
 		return nil
 	}
 	e := c.tokens[id]
@@ -185,13 +186,13 @@ func (c *Cache) lookupToken(id tokenID) *authv1.VerifyTokenResponse {
 	return e.resp
 }
 
-func (c *Cache) storeToken(t ticket, id tokenID, resp *authv1.VerifyTokenResponse) {
+func (c *Cache) storeToken(t watchfollow.Ticket, id tokenID, resp *authv1.VerifyTokenResponse) {
 	if resp.GetPrincipal().GetKeyId() == "" {
 		return // not tied to a key: nothing could invalidate it
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.storableLocked(t) {
+	if !c.watch.StorableLocked(t) {
 		return
 	}
 	if _, ok := c.tokens[id]; !ok {
@@ -214,7 +215,7 @@ func (c *Cache) VerifyKeySecret(ctx context.Context, keyID, secret string) (*aut
 	resp := c.lookupToken(id)
 	if resp == nil {
 		c.misses.Add(1)
-		t := c.ticket()
+		t := c.watch.Ticket()
 		got, err := c.auth.AuthorizeAccount(ctx, &authv1.AuthorizeAccountRequest{KeyId: keyID, Secret: secret})
 		if err != nil {
 			return nil, err
