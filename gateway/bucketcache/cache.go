@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/coffer-project/coffer/gateway/watchfollow"
 	corsv1 "github.com/coffer-project/coffer/proto/gen/go/coffer/cors/v1"
 	metadatav1 "github.com/coffer-project/coffer/proto/gen/go/coffer/metadata/v1"
 )
@@ -41,35 +42,18 @@ type Client struct {
 	metadatav1.MetadataServiceClient // every other call passes through
 
 	cfg Config
-	log *slog.Logger
 	now func() time.Time
 
 	hits, misses atomic.Uint64
 
+	// mu guards the entries and watch's state: a version check and the
+	// store it allows are one critical section.
 	mu sync.RWMutex
-	// live: the watch stream delivered its first response and has not
-	// broken since. Entries are used and stored only while live.
-	live bool
-	// version changes on every invalidation and every change of live; an
-	// answer from metadata is stored only if version did not move while it
-	// was being fetched.
-	version uint64
-	// index is the last watch index seen: resume from here.
-	index   uint64
-	brokeAt time.Time
-	byID    map[string]*entry // bucket id → entry
-	byName  map[string]string // lower(name) → bucket id
-	// cancelStream ends the current stream (tests break it on demand).
-	cancelStream context.CancelFunc
-	// beforeConnect, when set, runs before each (re)connect; only tests
-	// set it, to hold the stream down while they change things.
-	beforeConnect func(context.Context)
-	// beforeApply, when set, runs before each watch response is applied;
-	// only tests set it, to delay the stream.
-	beforeApply func()
-
-	stop context.CancelFunc
-	done chan struct{}
+	// watch follows metadata's bucket and CORS changes and says whether
+	// entries may be used (live) and stored (see watchfollow.Ticket).
+	watch  *watchfollow.Follower
+	byID   map[string]*entry // bucket id → entry
+	byName map[string]string // lower(name) → bucket id
 }
 
 // entry is one cached bucket record (never mutated: callers get clones).
@@ -92,43 +76,34 @@ func New(meta metadatav1.MetadataServiceClient, cfg Config, log *slog.Logger) *C
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Client{MetadataServiceClient: meta, cfg: cfg, log: log, now: time.Now,
+	c := &Client{MetadataServiceClient: meta, cfg: cfg, now: time.Now,
 		byID: map[string]*entry{}, byName: map[string]string{}}
+	c.watch = watchfollow.New(watchfollow.Config{
+		Name:   "bucketcache",
+		What:   "cached bucket",
+		Broken: "bucket lookups go to metadata until it resumes",
+		Kinds:  []metadatav1.ChangeKind{metadatav1.ChangeKind_CHANGE_KIND_BUCKET, metadatav1.ChangeKind_CHANGE_KIND_CORS},
+		Meta:   meta, Mu: &c.mu, Log: log, Now: c.now,
+		DropAll: c.dropAllLocked,
+		Apply:   func(ch *metadatav1.Change) { c.dropLocked(ch.GetBucketId(), ch.GetBucketName()) },
+	})
+	return c
 }
 
 // Start follows metadata's watch stream in the background until Stop.
 func (c *Client) Start() {
-	if c.cfg.MaxEntries < 0 || c.done != nil {
+	if c.cfg.MaxEntries < 0 {
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	c.stop, c.done = cancel, make(chan struct{})
-	go func() {
-		defer close(c.done)
-		c.follow(ctx)
-	}()
+	c.watch.Start()
 }
 
 // Stop stops following the stream and drops every entry; lookups go to
 // metadata from then on. It is idempotent.
-func (c *Client) Stop() {
-	if c.stop != nil {
-		c.stop()
-		<-c.done
-	}
-	c.mu.Lock()
-	c.live = false
-	c.version++
-	c.dropAllLocked()
-	c.mu.Unlock()
-}
+func (c *Client) Stop() { c.watch.Stop() }
 
 // Live reports whether the watch stream is live (entries are used).
-func (c *Client) Live() bool {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.live
-}
+func (c *Client) Live() bool { return c.watch.Live() }
 
 // Stats returns the hit and miss counts so far.
 func (c *Client) Stats() Stats { return Stats{Hits: c.hits.Load(), Misses: c.misses.Load()} }
@@ -138,9 +113,9 @@ func (c *Client) Stats() Stats { return Stats{Hits: c.hits.Load(), Misses: c.mis
 func (c *Client) GetBucket(ctx context.Context, req *metadatav1.GetBucketRequest, opts ...grpc.CallOption) (*metadatav1.GetBucketResponse, error) {
 	id, name := req.GetBucketId(), strings.ToLower(req.GetName())
 	c.mu.RLock()
-	live, version := c.live, c.version
+	t := c.watch.TicketLocked()
 	var e *entry
-	if live {
+	if t.Live() {
 		if id == "" && name != "" {
 			id = c.byName[name]
 		}
@@ -153,13 +128,13 @@ func (c *Client) GetBucket(ctx context.Context, req *metadatav1.GetBucketRequest
 	}
 	c.misses.Add(1)
 	resp, err := c.MetadataServiceClient.GetBucket(ctx, req, opts...)
-	if err != nil || !live {
+	if err != nil || !t.Live() {
 		return resp, err
 	}
 	b := resp.GetBucket()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.live && c.version == version && b.GetBucketId() != "" {
+	if c.watch.StorableLocked(t) && b.GetBucketId() != "" {
 		c.makeRoomLocked()
 		c.byID[b.GetBucketId()] = &entry{b: proto.Clone(b).(*metadatav1.Bucket), added: c.now()}
 		c.byName[strings.ToLower(b.GetName())] = b.GetBucketId()
@@ -186,7 +161,7 @@ func (c *Client) DeleteBucket(ctx context.Context, req *metadatav1.DeleteBucketR
 func (c *Client) Invalidate(id string) {
 	c.mu.Lock()
 	c.dropLocked(id, "")
-	c.version++
+	c.watch.InvalidatedLocked()
 	c.mu.Unlock()
 }
 

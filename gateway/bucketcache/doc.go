@@ -15,8 +15,9 @@
 // # Why it is never stale for long (the authcache pattern)
 //
 // The cache follows metadata's Watch stream of bucket and CORS changes
-// (kinds BUCKET, CORS): a change drops the bucket's entry; a compacted
-// stream, an index going backwards or a long outage drop everything.
+// (kinds BUCKET, CORS), through gateway/watchfollow as authcache does: a
+// change drops the bucket's entry; a compacted stream, an index going
+// backwards or a long outage drop everything.
 //
 //  1. Entries are used only while the stream is live: from its first
 //     response until it breaks. While it is down, every lookup is the
