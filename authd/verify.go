@@ -50,19 +50,9 @@ func (s *Server) VerifySigV4(ctx context.Context, req *authv1.VerifySigV4Request
 		return &authv1.VerifySigV4Response{Principal: p, PayloadHash: a.PayloadHash}, nil
 	}
 
-	id := a.Credential.AccessKeyID
-	k, err := s.loadKey(ctx, st, op, id)
-	switch {
-	case errs.Is(err, errs.KeyNotFound):
-		return nil, errs.Errorf(errs.UnknownAccessKey, op, "The AWS Access Key Id you provided does not exist in our records.").
-			WithDetail("access_key_id", id)
-	case err != nil:
+	k, err := s.s3Key(ctx, st, op, a.Credential.AccessKeyID)
+	if err != nil {
 		return nil, err
-	}
-	if k.key.GetMaster() {
-		// As B2 does: the master key is for the native API only.
-		return nil, errs.Errorf(errs.UnknownAccessKey, op, "The master application key cannot be used with the S3 API; create an application key.").
-			WithDetail("access_key_id", id)
 	}
 	signingKey := sigv4.SigningKey(k.secret, a.Credential)
 	if err := s.verifier.Verify(r, a, signingKey); err != nil {
@@ -70,7 +60,7 @@ func (s *Server) VerifySigV4(ctx context.Context, req *authv1.VerifySigV4Request
 	}
 	p := principal(k.key)
 	if exp := p.GetExpirationTimeUnixMillis(); exp != 0 && s.now().UnixMilli() >= exp {
-		return nil, errs.Errorf(errs.Expired, op, "the application key has expired").WithDetail("access_key_id", id)
+		return nil, errs.Errorf(errs.Expired, op, "the application key has expired").WithDetail("access_key_id", a.Credential.AccessKeyID)
 	}
 	if req.GetAccess() != nil {
 		if err := policy.Decide(p, req.GetAccess(), s.now()); err != nil {
@@ -133,7 +123,25 @@ func (s *Server) VerifyPostPolicy(ctx context.Context, req *authv1.VerifyPostPol
 	if err != nil {
 		return nil, err
 	}
-	id := a.Credential.AccessKeyID
+	k, err := s.s3Key(ctx, st, op, a.Credential.AccessKeyID)
+	if err != nil {
+		return nil, err
+	}
+	signingKey := sigv4.SigningKey(k.secret, a.Credential)
+	if err := sigv4.VerifyPost(a, signingKey); err != nil {
+		return nil, err
+	}
+	p := principal(k.key)
+	if exp := p.GetExpirationTimeUnixMillis(); exp != 0 && s.now().UnixMilli() >= exp {
+		return nil, errs.Errorf(errs.Expired, op, "the application key has expired").WithDetail("access_key_id", a.Credential.AccessKeyID)
+	}
+	return &authv1.VerifyPostPolicyResponse{Principal: p, SigningKey: signingKey, CredentialScope: a.Credential.Scope()}, nil
+}
+
+// s3Key loads the key a SigV4 credential names, as S3 refuses one: an
+// unknown key id is InvalidAccessKeyId, and so is the master key (as B2
+// does: the master key is for the native API only).
+func (s *Server) s3Key(ctx context.Context, st *state, op, id string) (*liveKey, error) {
 	k, err := s.loadKey(ctx, st, op, id)
 	switch {
 	case errs.Is(err, errs.KeyNotFound):
@@ -146,13 +154,5 @@ func (s *Server) VerifyPostPolicy(ctx context.Context, req *authv1.VerifyPostPol
 		return nil, errs.Errorf(errs.UnknownAccessKey, op, "The master application key cannot be used with the S3 API; create an application key.").
 			WithDetail("access_key_id", id)
 	}
-	signingKey := sigv4.SigningKey(k.secret, a.Credential)
-	if err := sigv4.VerifyPost(a, signingKey); err != nil {
-		return nil, err
-	}
-	p := principal(k.key)
-	if exp := p.GetExpirationTimeUnixMillis(); exp != 0 && s.now().UnixMilli() >= exp {
-		return nil, errs.Errorf(errs.Expired, op, "the application key has expired").WithDetail("access_key_id", id)
-	}
-	return &authv1.VerifyPostPolicyResponse{Principal: p, SigningKey: signingKey, CredentialScope: a.Credential.Scope()}, nil
+	return k, nil
 }

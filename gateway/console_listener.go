@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -69,23 +68,5 @@ func (s *Server) startConsole(b2front http.Handler) {
 	}
 	h := console.New(console.Config{PublicURL: s.cfg.PublicURL, GatewayPort: port},
 		console.Deps{B2: b2front, Creds: s.creds, Cluster: s.deps.Cluster, Log: s.deps.Log})
-	s.consoleHTTP = &http.Server{
-		Handler:           h,
-		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
-		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
-		IdleTimeout:       s.cfg.IdleTimeout,
-		ErrorLog:          slog.NewLogLogger(s.deps.Log.Handler(), slog.LevelDebug),
-		// The gateway's edge TLS: a console reached over https keeps the
-		// session token off the wire as the API does.
-		TLSConfig: s.tls,
-	}
-	go func() {
-		serve := func() error { return s.consoleHTTP.Serve(s.consoleLis) }
-		if s.tls != nil {
-			serve = func() error { return s.consoleHTTP.ServeTLS(s.consoleLis, "", "") }
-		}
-		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.deps.Log.Error("console HTTP server stopped", "err", err)
-		}
-	}()
+	s.consoleHTTP = s.serveHTTP("console", s.consoleLis, h)
 }

@@ -133,24 +133,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s3http := sh.Wrap(s3front.Dialect(), s3front)
 	b2http := sh.Wrap(b2front.Dialect(), b2front)
 	r2http := sh.Wrap(r2front.Dialect(), r2front)
-	s.http = &http.Server{
-		Handler:           route(s3http, r2http, b2http, s.cfg.DomainList()),
-		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
-		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
-		IdleTimeout:       s.cfg.IdleTimeout,
-		ErrorLog:          slog.NewLogLogger(s.deps.Log.Handler(), slog.LevelDebug),
-		TLSConfig:         s.tls,
-	}
-	go func() {
-		serve := func() error { return s.http.Serve(s.lis) }
-		if s.tls != nil {
-			// ServeTLS (not Serve on a TLS listener) also sets up HTTP/2.
-			serve = func() error { return s.http.ServeTLS(s.lis, "", "") }
-		}
-		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.deps.Log.Error("gateway HTTP server stopped", "err", err)
-		}
-	}()
+	s.http = s.serveHTTP("gateway", s.lis, route(s3http, r2http, b2http, s.cfg.DomainList()))
 	s.startConsole(b2http)
 	s.mu.Lock()
 	s.ready = true
@@ -213,6 +196,31 @@ func (s *Server) Drain(ctx context.Context) error {
 		return errors.Join(s.lis.Close(), consoleErr)
 	}
 	return errors.Join(s.http.Shutdown(ctx), consoleErr)
+}
+
+// serveHTTP serves h on lis with the gateway's limits and, when
+// configured, its edge TLS (the console's listener too: a console reached
+// over https keeps the session token off the wire as the API does).
+func (s *Server) serveHTTP(name string, lis net.Listener, h http.Handler) *http.Server {
+	srv := &http.Server{
+		Handler:           h,
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.deps.Log.Handler(), slog.LevelDebug),
+		TLSConfig:         s.tls,
+	}
+	go func() {
+		serve := func() error { return srv.Serve(lis) }
+		if s.tls != nil {
+			// ServeTLS (not Serve on a TLS listener) also sets up HTTP/2.
+			serve = func() error { return srv.ServeTLS(lis, "", "") }
+		}
+		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.deps.Log.Error(name+" HTTP server stopped", "err", err)
+		}
+	}()
+	return srv
 }
 
 // Stop closes whatever Drain left open.
