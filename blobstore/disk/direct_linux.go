@@ -1,0 +1,5 @@
+package disk
+
+import "syscall"
+
+const oDirect = syscall.O_DIRECT
