@@ -135,8 +135,9 @@ func (d *Reader) hash(b []byte) {
 
 // Close releases the reader's hashes. The reader must not be used after.
 func (d *Reader) Close() {
-	if c, ok := d.md5.(interface{ Close() }); ok {
-		c.Close()
+	if d.md5 != nil {
+		releaseMD5(d.md5)
+		d.md5 = nil
 	}
 }
 

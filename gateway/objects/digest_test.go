@@ -123,3 +123,49 @@ func TestReaderLargeBodies(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestMD5HashersAreReused: thousands of large bodies, some abandoned half
+// read, are hashed by a bounded set of md5-simd hashers (md5-simd never
+// forgets a closed one, and its server walks every one it knows on each
+// cycle), and a reused hasher starts from scratch: every digest is right.
+func TestMD5HashersAreReused(t *testing.T) {
+	// Hashers other tests of this process hold are not counted.
+	held := int(simdMade.Load()) - len(simdFree)
+	rng := rand.New(rand.NewPCG(5, 6))
+	body := make([]byte, simdMD5Min+1000)
+	for i := range body {
+		body[i] = byte(rng.Uint32())
+	}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 250 {
+				n := len(body) - (w*250+i)%997
+				want := md5.Sum(body[:n])
+				d := NewReader(bytes.NewReader(body[:n]), Expect{Size: int64(n), ContentMD5: base64.StdEncoding.EncodeToString(want[:])}, 1<<30)
+				if i%5 == 0 {
+					// Abandoned after one buffer: released with state in it.
+					d.Read(make([]byte, 64<<10))
+					d.Close()
+					continue
+				}
+				if _, err := io.Copy(io.Discard, d); err != nil {
+					t.Errorf("body %d of %d bytes: %v", i, n, err)
+				}
+				if got := d.Digests().MD5Hex; got != hex.EncodeToString(want[:]) {
+					t.Errorf("body %d: MD5 %s, want %x", i, got, want)
+				}
+				d.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	if made := simdMade.Load(); made < 1 || made > simdHashers {
+		t.Fatalf("%d md5-simd hashers made for 2,000 bodies (bound %d)", made, simdHashers)
+	}
+	if len(simdFree) != int(simdMade.Load())-held {
+		t.Fatalf("%d hashers free of %d made (%d held before): one was not given back", len(simdFree), simdMade.Load(), held)
+	}
+}

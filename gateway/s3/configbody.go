@@ -38,7 +38,9 @@ func (h *Handler) configBody(r *http.Request, c *call, limit int64, requireDiges
 	if expect.Size > limit {
 		return nil, errs.Errorf(errs.MalformedBody, op, "The request body is too large.")
 	}
-	out, err := io.ReadAll(objects.NewReader(body, expect, limit))
+	d := objects.NewReader(body, expect, limit)
+	defer d.Close()
+	out, err := io.ReadAll(d)
 	if err != nil {
 		if errs.KindOf(err) == errs.EntityTooLarge {
 			return nil, errs.Errorf(errs.MalformedBody, op, "The request body is too large.")

@@ -382,7 +382,9 @@ func (h *Handler) smallBody(r *http.Request, c *call, limit int64) ([]byte, erro
 	if expect.Size > limit {
 		return nil, errs.Errorf(errs.MalformedBody, op, "The request body is too large.")
 	}
-	out, err := io.ReadAll(objects.NewReader(body, expect, limit))
+	d := objects.NewReader(body, expect, limit)
+	defer d.Close()
+	out, err := io.ReadAll(d)
 	if err != nil {
 		if errs.Is(err, errs.EntityTooLarge) {
 			return nil, errs.Errorf(errs.MalformedBody, op, "The request body is too large.")
