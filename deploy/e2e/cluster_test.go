@@ -43,6 +43,7 @@ type cluster struct {
 	file     string
 	env      []string
 	gateways [2]string // http://127.0.0.1:port of gateway-1 and gateway-2
+	consoles [2]string // their web consoles
 }
 
 // startCluster brings the cluster up and waits until both gateways answer.
@@ -80,6 +81,7 @@ func startCluster(t *testing.T) *cluster {
 		"COFFER_REPAIR_DOWN_AFTER=15m",
 	)
 	c.gateways = [2]string{"http://" + ports[0], "http://" + ports[1]}
+	c.consoles = [2]string{"http://" + ports[2], "http://" + ports[3]}
 	// Leftovers of an interrupted run would hold the subnet and names.
 	_, _ = c.compose(2*time.Minute, "down", "-v", "--remove-orphans")
 	t.Cleanup(c.teardown)

@@ -34,6 +34,7 @@ func TestCluster(t *testing.T) {
 		{"B2Core", func(t *testing.T) { conformance.B2Core(t, b2t, conformance.B2Options{}) }},
 		{"B2Fidelity", func(t *testing.T) { conformance.B2Fidelity(t, b2t) }},
 		{"CrossDialect", func(t *testing.T) { conformance.CrossDialect(t, s3t, b2t) }},
+		{"Consoles", func(t *testing.T) { consoles(t, c) }},
 	}
 	// COFFER_E2E_SUITES narrows the suites (comma-separated names, or
 	// "none") when working on the fault scenarios; CI runs them all.
