@@ -52,6 +52,18 @@ func minioChecksum(alg types.ChecksumAlgorithm, crc32, crc32c, crc64, sha1, sha2
 	}[alg]
 }
 
+// setAWSChecksum sets alg's field among an SDK struct's checksum fields,
+// given in allAlgorithms' order (as awsChecksum reads them).
+func setAWSChecksum(alg types.ChecksumAlgorithm, v string, fields ...**string) {
+	for i, a := range allAlgorithms {
+		if a.alg == alg {
+			*fields[i] = &v
+			return
+		}
+	}
+	panic("conformance: no field for checksum algorithm " + string(alg))
+}
+
 // awsChecksum picks alg's value among aws-sdk-go-v2's checksum fields
 // (in the order CRC32, CRC32C, CRC64NVME, SHA1, SHA256, MD5, SHA512,
 // XXHASH64, XXHASH3, XXHASH128).
@@ -339,37 +351,19 @@ func setPartChecksum(in *s3.UploadPartInput, alg types.ChecksumAlgorithm, v stri
 }
 
 func setCompletedChecksum(p *types.CompletedPart, alg types.ChecksumAlgorithm, v string) {
-	fields := map[types.ChecksumAlgorithm]**string{
-		types.ChecksumAlgorithmCrc32: &p.ChecksumCRC32, types.ChecksumAlgorithmCrc32c: &p.ChecksumCRC32C,
-		types.ChecksumAlgorithmCrc64nvme: &p.ChecksumCRC64NVME, types.ChecksumAlgorithmSha1: &p.ChecksumSHA1,
-		types.ChecksumAlgorithmSha256: &p.ChecksumSHA256, types.ChecksumAlgorithmMd5: &p.ChecksumMD5,
-		types.ChecksumAlgorithmSha512: &p.ChecksumSHA512, types.ChecksumAlgorithmXxhash64: &p.ChecksumXXHASH64,
-		types.ChecksumAlgorithmXxhash3: &p.ChecksumXXHASH3, types.ChecksumAlgorithmXxhash128: &p.ChecksumXXHASH128,
-	}
-	*fields[alg] = &v
+	setAWSChecksum(alg, v, &p.ChecksumCRC32, &p.ChecksumCRC32C, &p.ChecksumCRC64NVME, &p.ChecksumSHA1, &p.ChecksumSHA256,
+		&p.ChecksumMD5, &p.ChecksumSHA512, &p.ChecksumXXHASH64, &p.ChecksumXXHASH3, &p.ChecksumXXHASH128)
 }
 
 // setPartChecksumAlways sets alg's value on an UploadPart, whatever the
 // algorithm (the SDK then sends it instead of computing one).
 func setPartChecksumAlways(in *s3.UploadPartInput, alg types.ChecksumAlgorithm, v string) {
-	fields := map[types.ChecksumAlgorithm]**string{
-		types.ChecksumAlgorithmCrc32: &in.ChecksumCRC32, types.ChecksumAlgorithmCrc32c: &in.ChecksumCRC32C,
-		types.ChecksumAlgorithmCrc64nvme: &in.ChecksumCRC64NVME, types.ChecksumAlgorithmSha1: &in.ChecksumSHA1,
-		types.ChecksumAlgorithmSha256: &in.ChecksumSHA256, types.ChecksumAlgorithmMd5: &in.ChecksumMD5,
-		types.ChecksumAlgorithmSha512: &in.ChecksumSHA512, types.ChecksumAlgorithmXxhash64: &in.ChecksumXXHASH64,
-		types.ChecksumAlgorithmXxhash3: &in.ChecksumXXHASH3, types.ChecksumAlgorithmXxhash128: &in.ChecksumXXHASH128,
-	}
-	*fields[alg] = &v
+	setAWSChecksum(alg, v, &in.ChecksumCRC32, &in.ChecksumCRC32C, &in.ChecksumCRC64NVME, &in.ChecksumSHA1, &in.ChecksumSHA256,
+		&in.ChecksumMD5, &in.ChecksumSHA512, &in.ChecksumXXHASH64, &in.ChecksumXXHASH3, &in.ChecksumXXHASH128)
 }
 
 // setCompleteChecksum announces alg's object checksum on a completion.
 func setCompleteChecksum(in *s3.CompleteMultipartUploadInput, alg types.ChecksumAlgorithm, v string) {
-	fields := map[types.ChecksumAlgorithm]**string{
-		types.ChecksumAlgorithmCrc32: &in.ChecksumCRC32, types.ChecksumAlgorithmCrc32c: &in.ChecksumCRC32C,
-		types.ChecksumAlgorithmCrc64nvme: &in.ChecksumCRC64NVME, types.ChecksumAlgorithmSha1: &in.ChecksumSHA1,
-		types.ChecksumAlgorithmSha256: &in.ChecksumSHA256, types.ChecksumAlgorithmMd5: &in.ChecksumMD5,
-		types.ChecksumAlgorithmSha512: &in.ChecksumSHA512, types.ChecksumAlgorithmXxhash64: &in.ChecksumXXHASH64,
-		types.ChecksumAlgorithmXxhash3: &in.ChecksumXXHASH3, types.ChecksumAlgorithmXxhash128: &in.ChecksumXXHASH128,
-	}
-	*fields[alg] = &v
+	setAWSChecksum(alg, v, &in.ChecksumCRC32, &in.ChecksumCRC32C, &in.ChecksumCRC64NVME, &in.ChecksumSHA1, &in.ChecksumSHA256,
+		&in.ChecksumMD5, &in.ChecksumSHA512, &in.ChecksumXXHASH64, &in.ChecksumXXHASH3, &in.ChecksumXXHASH128)
 }
